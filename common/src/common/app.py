@@ -1,0 +1,100 @@
+"""The app factory every service uses: middleware, problem responses, lifespan, /health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from loguru import logger
+
+from common.auth_client import http_verifier
+from common.config import ServiceSettings
+from common.db import Database
+from common.errors import install_error_handlers
+from common.http import HttpClients
+from common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from common.security import TokenVerifier
+
+LifespanHook = Callable[[FastAPI], Awaitable[None]]
+VerifierFactory = Callable[[FastAPI], TokenVerifier]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    description: str = "",
+    on_startup: Sequence[LifespanHook] = (),
+    on_shutdown: Sequence[LifespanHook] = (),
+    database: Database | None = None,
+    body_limits: dict[str, int] | None = None,
+    verifier_factory: VerifierFactory | None = None,
+) -> FastAPI:
+    """Build a service app. ``database`` may be given by tests; otherwise it is created at start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_database = database is None
+        app.state.database = database or Database.from_settings(settings)
+        app.state.http = HttpClients(settings)
+        app.state.verifier = (
+            verifier_factory(app) if verifier_factory else http_verifier(settings, app.state.http)
+        )
+        for hook in on_startup:
+            await hook(app)
+        logger.info("{} listening on {}", settings.service_name, settings.public_url)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(app)
+            await app.state.http.aclose()
+            if owns_database:
+                await app.state.database.dispose()
+
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=body_limits
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Tenant-Id",
+            "Idempotency-Key",
+            "X-Request-Id",
+        ],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/health", tags=["health"], response_model=None)
+    async def health() -> JSONResponse:
+        """Service liveness and database status."""
+        body: dict[str, Any] = {"service": settings.service_name, "version": version}
+        try:
+            body["database"] = {"status": "ok", "server_version": await app.state.database.ping()}
+            body["status"] = "ok"
+            return JSONResponse(body)
+        except Exception as exc:  # the health check reports, it does not raise
+            logger.warning("health check: database unreachable: {}", type(exc).__name__)
+            body["database"] = {"status": "unavailable", "error": type(exc).__name__}
+            body["status"] = "degraded"
+            return JSONResponse(body, status_code=503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,125 @@
+"""Settings shared by every service (pydantic-settings).
+
+Each service subclasses :class:`ServiceSettings` and sets ``env_prefix`` (``AUTH_``, ...). A field
+is read from ``<PREFIX><NAME>`` first and from the bare ``<NAME>`` second, so one ``.env`` can
+carry values shared by all services (``DATABASE_URL``) beside per-service overrides
+(``AUTH_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# Only acceptable on a developer's machine; other environments refuse to start with it.
+DEV_PLACEHOLDER = "dev-insecure-change-me"
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Subclasses add their own fields and an ``env_prefix``."""
+
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_prefix=""
+    )
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = 0
+    public_url: str = ""
+
+    # None means: use the embedded PostgreSQL under var/ (development and tests only).
+    database_url: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 10.0
+    db_statement_timeout_ms: int = 30_000
+    # per_service: connect as the role meridian_<service>, which has rights on its own schema only.
+    # shared: connect with database_url as given (for databases where roles cannot be created).
+    db_role_mode: Literal["per_service", "shared"] = "per_service"
+    db_role_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    log_dir: Path = PROJECT_ROOT / "logs"
+    log_level: str = "INFO"
+    log_json: bool = False
+    log_to_files: bool = True
+
+    cors_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+    ]
+    max_body_bytes: int = 1_048_576
+
+    # Where the auth service is, for JWKS, API key introspection and service tokens.
+    auth_url: str = "http://127.0.0.1:8003"
+    jwt_issuer: str = "meridian-auth"
+    jwt_audience: str = "meridian"
+    jwks_cache_seconds: int = 300
+    api_key_cache_seconds: int = 30
+    # This service's own client credentials at auth (OAuth 2.0 client credentials grant).
+    service_client_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> ServiceSettings:
+        if self.port == 0:
+            self.port = self.default_port
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        if self.environment in ("development", "test"):
+            return self
+        offending = [
+            name
+            for name, value in self.__dict__.items()
+            if isinstance(value, SecretStr) and value.get_secret_value() == DEV_PLACEHOLDER
+        ]
+        if offending:
+            raise ValueError(
+                f"{', '.join(sorted(offending))} still hold the development placeholder; "
+                f"set real secrets for environment {self.environment!r}"
+            )
+        if self.database_url is None:
+            raise ValueError("database_url is required outside development and test")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "test")
+
+    @property
+    def db_role(self) -> str:
+        return f"meridian_{self.service_name}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The prefixed variable wins over the bare one; both win over .env.
+        bare_env = EnvSettingsSource(settings_cls, env_prefix="")
+        return init_settings, env_settings, bare_env, dotenv_settings, file_secret_settings

@@ -1,0 +1,148 @@
+"""The one exception family of Meridian, rendered as RFC 9457 problem responses."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from common.context import request_id_var
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class MeridianError(Exception):
+    """Base of every domain error; knows its HTTP status and a stable problem type."""
+
+    status: int = 500
+    type_slug: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        type_slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        # The request's transaction commits despite this error (a revocation, an audit entry).
+        self.keep_changes = keep_changes
+        if type_slug:
+            self.type_slug = type_slug
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class BadRequest(MeridianError):
+    status, type_slug = 400, "bad-request"
+
+
+class Unauthorized(MeridianError):
+    status, type_slug = 401, "unauthorized"
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(MeridianError):
+    status, type_slug = 403, "forbidden"
+
+
+class NotFound(MeridianError):
+    status, type_slug = 404, "not-found"
+
+
+class Conflict(MeridianError):
+    status, type_slug = 409, "conflict"
+
+
+class PayloadTooLarge(MeridianError):
+    status, type_slug = 413, "payload-too-large"
+
+
+class Unprocessable(MeridianError):
+    status, type_slug = 422, "unprocessable"
+
+
+class RateLimited(MeridianError):
+    status, type_slug = 429, "rate-limited"
+
+
+class Upstream(MeridianError):
+    status, type_slug = 502, "upstream-error"
+
+
+class Unavailable(MeridianError):
+    status, type_slug = 503, "unavailable"
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    type_slug: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://meridian.dev/problems/{type_slug}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id_var.get(),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        errors.append(
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": err.get("msg"),
+                "type": err.get("type"),
+            }
+        )
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MeridianError)
+    async def _domain(_: Request, exc: MeridianError) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.detail, type_slug=exc.type_slug, headers=exc.headers, **exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(
+            422,
+            "The request is malformed; see errors.",
+            type_slug="validation-error",
+            errors=_validation_errors(exc),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
+        return problem_response(
+            exc.status_code, str(exc.detail), type_slug=slug, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("unhandled error")
+        return problem_response(
+            500, "An unexpected error occurred; quote the request id.", type_slug="internal-error"
+        )

@@ -1,0 +1,125 @@
+"""``make run``: the embedded PostgreSQL (unless DATABASE_URL is set), migrations, the demo tenant
+(development), then every service and its worker as child processes. Ctrl-C stops them all.
+
+Usage: run.py [service ...]   (default: every service that exists)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+
+from common.config import PROJECT_ROOT
+from common.devdb import embedded_url
+from common.migrations import migrate
+from registry import ServiceEntry, select
+
+
+def _database_url() -> str:
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    url = embedded_url(PROJECT_ROOT / "var")
+    print("embedded PostgreSQL under var/pg (data kept between runs; `make clean` removes it)")
+    return url
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], env=env, cwd=PROJECT_ROOT)  # noqa: S603
+
+
+def _wait_healthy(entry: ServiceEntry, process: subprocess.Popen[bytes]) -> None:
+    url = f"http://127.0.0.1:{entry.port}/health"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(
+                f"{entry.name} exited with {process.returncode}; see logs/{entry.name}.log"
+            )
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(
+        f"{entry.name} did not become healthy in 60 s; see logs/{entry.name}-error.log"
+    )
+
+
+def main(names: list[str]) -> None:
+    entries = select(names)
+    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    os.environ.update(env)
+    for entry in entries:
+        asyncio.run(migrate(entry.settings()))
+    demo: dict[str, str] = {}
+    if entries[0].settings().is_development and any(e.name == "auth" for e in entries):
+        from seed_demo import seed
+
+        demo = asyncio.run(seed())
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for entry in entries:
+            api = _spawn(["-m", entry.package], env)
+            children += [api, _spawn(["-m", f"{entry.package}.worker"], env)]
+            _wait_healthy(entry, api)
+        _announce(entries, demo)
+        _supervise(children)
+    finally:
+        _stop(children)
+
+
+def _announce(entries: list[ServiceEntry], demo: dict[str, str]) -> None:
+    print("\nMeridian is running (Ctrl-C stops everything):")
+    for entry in entries:
+        base = f"http://127.0.0.1:{entry.port}"
+        print(f"  {entry.name:<12} {base}   docs {base}/docs   worker running")
+    if demo:
+        print("\nDemo tenant (also in var/demo.env):")
+        for key, value in demo.items():
+            print(f"  {key}={value}")
+    print("\nLogs: logs/<service>.log and logs/<service>-error.log (make logs)\n", flush=True)
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    stop = False
+
+    def _on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        while not stop:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"a process exited ({child.args}); stopping everything", file=sys.stderr)
+                    return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("stopped")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,28 @@
+"""The tenant's security audit log."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from auth_service.audit import repository
+from auth_service.audit.schemas import AuditEventOut, AuditPage
+from common.db import DbSession
+from common.security import Principal, TenantRole
+
+router = APIRouter(prefix="/auth/audit", tags=["audit"])
+
+
+@router.get("", response_model=AuditPage)
+async def list_audit_events(
+    session: DbSession,
+    caller: Annotated[Principal, TenantRole("admin")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> AuditPage:
+    """Security events of the caller's tenant, newest first (owners and admins)."""
+    rows = await repository.page(
+        session, caller.require_tenant(), before_id=before_id, limit=limit, action=action
+    )
+    events = [AuditEventOut.model_validate(row) for row in rows]
+    return AuditPage(events=events, next_before_id=events[-1].id if len(events) == limit else None)

@@ -1,0 +1,97 @@
+"""Auth's background work: hourly grant refresh, key rotation, clean-up of spent state."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from loguru import logger
+from sqlalchemy import text
+
+from auth_service.config import AuthSettings, get_settings
+from auth_service.grants.service import refresh_expiring
+from auth_service.keys.service import KeyRing
+from auth_service.oauth.providers import ProviderDirectory
+from common.db import Database, service_url
+from common.jobs import JobSet, jobs_router, run_worker
+from common.logging import setup_logging
+from common.migrations import asyncpg_dsn
+
+jobset = JobSet(service="auth")
+router = jobs_router("auth", prefix="/auth/jobs")
+
+
+class Resources:
+    """What the jobs share in one worker process."""
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+        self.database = Database.from_settings(settings)
+        self.http = httpx.AsyncClient(timeout=10.0)
+        self.directory = ProviderDirectory(settings, self.http)
+        self.keyring = KeyRing(settings, self.database.sessionmaker)
+
+
+_resources: Resources | None = None
+
+
+def resources() -> Resources:
+    global _resources
+    if _resources is None:
+        _resources = Resources(get_settings())
+    return _resources
+
+
+@jobset.cron("auth.refresh_grants", "0 * * * *")
+async def refresh_grants() -> None:
+    """Hourly: refresh provider access tokens that expire within the margin."""
+    res = resources()
+    counts = await refresh_expiring(res.database.sessionmaker, res.directory, res.settings)
+    logger.info("grant refresh: {}", counts)
+
+
+@jobset.cron("auth.rotate_signing_key", "15 3 * * *")
+async def rotate_signing_key() -> None:
+    """Daily check: rotate the signing key once it is older than the rotation period."""
+    res = resources()
+    async with res.database.sessionmaker() as session, session.begin():
+        age = await session.scalar(
+            text("SELECT now() - max(created_at) FROM auth.signing_key WHERE retired_at IS NULL")
+        )
+        if age is None or age >= timedelta(days=res.settings.signing_key_rotation_days):
+            kid = await res.keyring.rotate(session)
+            logger.info("signing key rotated; now signing with {}", kid)
+
+
+@jobset.cron("auth.clean_up", "30 2 * * *")
+async def clean_up() -> None:
+    """Daily 02:30: forget used or expired sign-in states and long-dead refresh tokens."""
+    res = resources()
+    async with res.database.sessionmaker() as session, session.begin():
+        states = await session.execute(
+            text("DELETE FROM auth.oauth_state WHERE expires_at < now() - interval '1 day'")
+        )
+        tokens = await session.execute(
+            text(
+                "DELETE FROM auth.refresh_token WHERE expires_at < now() - interval '7 days'"
+                " OR revoked_at < now() - interval '7 days'"
+            )
+        )
+    logger.info(
+        "clean-up at {}: {} states, {} refresh tokens",
+        datetime.now(UTC).isoformat(),
+        states.rowcount,  # type: ignore[attr-defined]
+        tokens.rowcount,  # type: ignore[attr-defined]
+    )
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging(settings)
+    dsn = asyncpg_dsn(service_url(settings))
+    asyncio.run(run_worker(jobset, dsn))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Signing keys (ES256, rotated, old public keys published until their tokens expire) and
+the tokens Meridian issues with them."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth_service.config import AuthSettings
+from auth_service.keys import repository
+from auth_service.models import SigningKey
+from common.crypto import SecretBox
+
+ALG = "ES256"
+CACHE_SECONDS = 30
+
+
+class KeyRing:
+    """The active private key and the published public keys, cached briefly in the process so
+    every replica signs with the newest key within ``CACHE_SECONDS`` of a rotation."""
+
+    def __init__(
+        self, settings: AuthSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.settings = settings
+        self._sessionmaker = sessionmaker
+        self._box = SecretBox.from_secret(
+            settings.encryption_key.get_secret_value(), purpose="signing-key"
+        )
+        self._signing: tuple[str, ECKey] | None = None
+        self._published: dict[str, Any] | None = None
+        self._loaded_at = 0.0
+
+    async def _load(self) -> None:
+        if self._signing is not None and time.monotonic() - self._loaded_at < CACHE_SECONDS:
+            return
+        async with self._sessionmaker() as session, session.begin():
+            row = await repository.active_key(session)
+            if row is None:
+                await repository.lock_for_rotation(session)
+                row = await repository.active_key(session) or await self._create(session)
+            published = await repository.published_keys(session)
+        private = self._box.decrypt(row.private_key_enc, context=row.kid.encode())
+        self._signing = (row.kid, ECKey.import_key(private.decode()))
+        self._published = {"keys": published}
+        self._loaded_at = time.monotonic()
+
+    async def _create(self, session: AsyncSession) -> SigningKey:
+        kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+        key = ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALG, "use": "sig"})
+        pem = key.as_pem(private=True)
+        row = SigningKey(
+            kid=kid,
+            alg=ALG,
+            public_jwk=key.as_dict(private=False),
+            private_key_enc=self._box.encrypt(pem, context=kid.encode()),
+        )
+        await repository.insert_key(session, row)
+        return row
+
+    async def rotate(self, session: AsyncSession) -> str:
+        """Start signing with a new key; the old public key stays published until every token
+        it signed has expired."""
+        await repository.lock_for_rotation(session)
+        longest = max(
+            self.settings.access_token_minutes,
+            self.settings.jwt_ttl_min,
+            self.settings.service_token_minutes,
+            self.settings.machine_token_minutes,
+        )
+        await repository.retire_active(
+            session, publish_until=datetime.now(UTC) + timedelta(minutes=longest + 5)
+        )
+        row = await self._create(session)
+        self._signing = None
+        return row.kid
+
+    async def jwks(self) -> dict[str, Any]:
+        await self._load()
+        assert self._published is not None
+        return self._published
+
+    async def key_set(self, kid: str) -> KeySet | None:
+        """The verifier's view (auth verifies its own tokens without HTTP)."""
+        await self._load()
+        assert self._published is not None
+        if not any(key.get("kid") == kid for key in self._published["keys"]):
+            self._loaded_at = 0.0  # a key rotated by another replica: reload once
+            await self._load()
+        if not any(key.get("kid") == kid for key in self._published["keys"]):
+            return None
+        return KeySet.import_key_set(self._published)
+
+    async def sign(self, claims: dict[str, Any], ttl: timedelta) -> tuple[str, int]:
+        """A signed JWT with standard claims added; returns it and its lifetime in seconds."""
+        await self._load()
+        assert self._signing is not None
+        kid, key = self._signing
+        now = int(time.time())
+        seconds = int(ttl.total_seconds())
+        body = {
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + seconds,
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
+        return jwt.encode({"alg": ALG, "kid": kid, "typ": "JWT"}, body, key), seconds
