@@ -43,11 +43,11 @@ def create_app(
         owns_database = database is None
         app.state.database = database or Database.from_settings(settings)
         app.state.http = HttpClients(settings)
+        for hook in on_startup:
+            await hook(app)
         app.state.verifier = (
             verifier_factory(app) if verifier_factory else http_verifier(settings, app.state.http)
         )
-        for hook in on_startup:
-            await hook(app)
         logger.info("{} listening on {}", settings.service_name, settings.public_url)
         try:
             yield

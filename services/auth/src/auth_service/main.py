@@ -41,10 +41,9 @@ async def _start(app: FastAPI) -> None:
 def _verifier(app: FastAPI) -> TokenVerifier:
     # Auth checks its own tokens and keys directly, never over HTTP.
     database: Database = app.state.database
-    keyring = app.state.keyring if hasattr(app.state, "keyring") else None
-    if keyring is None:
-        keyring = app.state.keyring = KeyRing(app.state.settings, database.sessionmaker)
-    return TokenVerifier(app.state.settings, keyring, LocalApiKeyResolver(database.sessionmaker))
+    return TokenVerifier(
+        app.state.settings, app.state.keyring, LocalApiKeyResolver(database.sessionmaker)
+    )
 
 
 def create_app(settings: AuthSettings | None = None, database: Database | None = None) -> FastAPI:
