@@ -69,6 +69,9 @@ async def enqueue(
 ) -> None:
     """Queue a job inside the caller's transaction: it exists only if the transaction commits."""
     connection = await session.connection()
+    # SQLAlchemy opens the database transaction lazily, at its first statement: make sure it is
+    # open before pgqueuer writes on the raw connection, or the job would commit on its own.
+    await connection.exec_driver_sql("SELECT 1")
     raw = await connection.get_raw_connection()
     queries = queries_for(AsyncpgDriver(raw.driver_connection), service)
     await queries.enqueue(

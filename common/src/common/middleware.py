@@ -60,12 +60,12 @@ class RequestContextMiddleware:
             tenant_id_var.reset(tenant_token)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+    """Refuses bodies over ``max_bytes`` with 413, by Content-Length or while streaming.
+
+    When a streamed body passes the limit, the 413 is sent at once, the app is told the client
+    went away, and whatever the app tries to answer afterwards is dropped.
+    """
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
@@ -90,29 +90,30 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, receive, send, limit)
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge
+                if received > limit and not started:
+                    refused = True
+                    await self._refuse(scope, receive, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send, limit)
+        await self.app(scope, limited_receive, tracking_send)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

@@ -148,7 +148,11 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
     private_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
-    # Signing stops at retired_at; the public key stays in JWKS until publish_until.
+    # Published from creation, used for signing from activates_at (so every verifier has it first);
+    # signing stops at retired_at; the public key stays in JWKS until publish_until.
+    activates_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     publish_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -12,10 +12,15 @@ from auth_service.models import SigningKey
 
 
 async def active_key(session: AsyncSession) -> SigningKey | None:
+    """The newest key whose activation has come (a pre-published key waits its turn)."""
     query = (
         select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))
-        .order_by(SigningKey.created_at.desc())
+        .where(
+            # clock_timestamp(): the switch happens mid-transaction too, not at its start.
+            SigningKey.activates_at <= text("clock_timestamp()"),
+            (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > text("clock_timestamp()")),
+        )
+        .order_by(SigningKey.activates_at.desc())
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
@@ -33,11 +38,13 @@ async def lock_for_rotation(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('auth.signing_key'))"))
 
 
-async def retire_active(session: AsyncSession, *, publish_until: datetime) -> None:
+async def retire_current(
+    session: AsyncSession, *, retired_at: datetime, publish_until: datetime
+) -> None:
     await session.execute(
         update(SigningKey)
         .where(SigningKey.retired_at.is_(None))
-        .values(retired_at=text("now()"), publish_until=publish_until)
+        .values(retired_at=retired_at, publish_until=publish_until)
     )
 
 

@@ -20,6 +20,8 @@ from common.crypto import SecretBox
 
 ALG = "ES256"
 CACHE_SECONDS = 30
+# A new key is published this long before it signs, so every replica and verifier has it first.
+PREPUBLISH = timedelta(seconds=2 * CACHE_SECONDS)
 
 
 class KeyRing:
@@ -52,7 +54,9 @@ class KeyRing:
         self._published = {"keys": published}
         self._loaded_at = time.monotonic()
 
-    async def _create(self, session: AsyncSession) -> SigningKey:
+    async def _create(
+        self, session: AsyncSession, activates_at: datetime | None = None
+    ) -> SigningKey:
         kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
         key = ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALG, "use": "sig"})
         pem = key.as_pem(private=True)
@@ -61,13 +65,14 @@ class KeyRing:
             alg=ALG,
             public_jwk=key.as_dict(private=False),
             private_key_enc=self._box.encrypt(pem, context=kid.encode()),
+            activates_at=activates_at or datetime.now(UTC),
         )
         await repository.insert_key(session, row)
         return row
 
-    async def rotate(self, session: AsyncSession) -> str:
-        """Start signing with a new key; the old public key stays published until every token
-        it signed has expired."""
+    async def rotate(self, session: AsyncSession, *, prepublish: timedelta = PREPUBLISH) -> str:
+        """Publish a new key now and sign with it after ``prepublish``; the old key signs until
+        then and stays published until every token it signed has expired."""
         await repository.lock_for_rotation(session)
         longest = max(
             self.settings.access_token_minutes,
@@ -75,17 +80,20 @@ class KeyRing:
             self.settings.service_token_minutes,
             self.settings.machine_token_minutes,
         )
-        await repository.retire_active(
-            session, publish_until=datetime.now(UTC) + timedelta(minutes=longest + 5)
+        switch_at = datetime.now(UTC) + prepublish
+        await repository.retire_current(
+            session,
+            retired_at=switch_at,
+            publish_until=switch_at + timedelta(minutes=longest + 5),
         )
-        row = await self._create(session)
-        self._signing = None
+        row = await self._create(session, activates_at=switch_at)
+        self._loaded_at = 0.0
         return row.kid
 
     async def jwks(self) -> dict[str, Any]:
-        await self._load()
-        assert self._published is not None
-        return self._published
+        """Read fresh from the database: consumers cache it, and a rotation shows at once."""
+        async with self._sessionmaker() as session, session.begin():
+            return {"keys": await repository.published_keys(session)}
 
     async def key_set(self, kid: str) -> KeySet | None:
         """The verifier's view (auth verifies its own tokens without HTTP)."""

@@ -1,0 +1,68 @@
+"""The auth schema as the platform provisions it: its own role, its own history, its own queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth_service.config import AuthSettings
+from auth_testing import People
+from common.db import admin_url, service_url
+from common.migrations import alembic_config, asyncpg_dsn, migrate
+
+
+async def test_auth_role_cannot_read_another_schema(
+    settings: AuthSettings, engine: AsyncEngine
+) -> None:
+    admin = await asyncpg.connect(asyncpg_dsn(admin_url(settings)))
+    try:
+        await admin.execute("CREATE SCHEMA IF NOT EXISTS economy_probe")
+        await admin.execute("CREATE TABLE IF NOT EXISTS economy_probe.wallet (balance int)")
+    finally:
+        await admin.close()
+    auth = await asyncpg.connect(asyncpg_dsn(service_url(settings)))
+    try:
+        assert await auth.fetchval("SELECT current_user") == "meridian_auth"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await auth.fetch("SELECT * FROM economy_probe.wallet")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await auth.execute("CREATE TABLE public.sneaky (x int)")
+    finally:
+        await auth.close()
+
+
+async def test_everything_in_the_schema_belongs_to_the_service_role(
+    settings: AuthSettings, engine: AsyncEngine
+) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url(settings)))
+    try:
+        owners = await conn.fetch(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'auth'"
+        )
+    finally:
+        await conn.close()
+    assert [r["tableowner"] for r in owners] == ["meridian_auth"]
+
+
+async def test_models_and_migrations_agree(settings: AuthSettings, engine: AsyncEngine) -> None:
+    # alembic check raises when autogenerate would produce any operation
+    await asyncio.to_thread(command.check, alembic_config(settings))
+
+
+async def test_migrating_again_changes_nothing(settings: AuthSettings, engine: AsyncEngine) -> None:
+    await migrate(settings)
+    await asyncio.to_thread(command.check, alembic_config(settings))
+
+
+async def test_job_state_is_visible_to_admins(client: httpx.AsyncClient, people: People) -> None:
+    owner = await people.tenant_owner()
+    viewer = await people.member(owner.tenant_id, "viewer")
+    assert (await client.get("/auth/jobs", headers=viewer.headers)).status_code == 403
+    response = await client.get("/auth/jobs", headers=owner.headers)
+    assert response.status_code == 200
+    assert set(response.json()) == {"schedules", "queue", "recent"}
