@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -11,6 +12,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_service.config import AuthSettings
+from auth_service.jobs import jobset
 from auth_testing import People
 from common.db import admin_url, service_url
 from common.migrations import alembic_config, asyncpg_dsn, migrate
@@ -59,10 +61,24 @@ async def test_migrating_again_changes_nothing(settings: AuthSettings, engine: A
     await asyncio.to_thread(command.check, alembic_config(settings))
 
 
-async def test_job_state_is_visible_to_admins(client: httpx.AsyncClient, people: People) -> None:
+async def test_worker_schedules_are_visible_to_admins(
+    settings: AuthSettings, engine: AsyncEngine, client: httpx.AsyncClient, people: People
+) -> None:
+    pool = await asyncpg.create_pool(asyncpg_dsn(service_url(settings)), min_size=1, max_size=4)
+    pgq = jobset.build(pool)
+    runner = asyncio.create_task(pgq.run(dequeue_timeout=timedelta(seconds=1)))
+    await asyncio.sleep(1.5)  # the scheduler registers its schedules as it starts
+    pgq.shutdown.set()
+    await asyncio.wait_for(runner, timeout=30)
+    await pool.close()
     owner = await people.tenant_owner()
     viewer = await people.member(owner.tenant_id, "viewer")
     assert (await client.get("/auth/jobs", headers=viewer.headers)).status_code == 403
     response = await client.get("/auth/jobs", headers=owner.headers)
     assert response.status_code == 200
-    assert set(response.json()) == {"schedules", "queue", "recent"}
+    schedules = [(s["name"], s["expression"]) for s in response.json()["schedules"]]
+    assert schedules == [
+        ("auth.clean_up", "30 2 * * *"),
+        ("auth.refresh_grants", "0 * * * *"),
+        ("auth.rotate_signing_key", "15 3 * * *"),
+    ]
