@@ -39,9 +39,8 @@ class InterceptHandler(logging.Handler):
         while frame is not None and frame.f_code.co_filename == logging.__file__:
             frame = frame.f_back
             depth += 1
-        logger.patch(lambda r: r.update(name=record.name)).opt(
-            depth=depth, exception=record.exc_info
-        ).log(level, record.getMessage())
+        named = logger.patch(lambda r: r.update(name=record.name))  # type: ignore[call-arg]
+        named.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
 def _bind_context(record: Record) -> None:

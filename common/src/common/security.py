@@ -92,7 +92,7 @@ class JwksKeySource:
 
     async def _refresh(self) -> None:
         document = await self._fetch()
-        self._keys = KeySet.import_key_set(document)
+        self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
         self._kids = {key.get("kid") for key in document.get("keys", [])}
         self._fetched_at = time.monotonic()
 

@@ -19,7 +19,6 @@ SCOPES = (
     "reports:read",
     "admin",
 )
-GAME_SCOPES = ["players:login"]
 Scope = Literal[
     "players:login",
     "players:issue",
@@ -31,6 +30,7 @@ Scope = Literal[
     "reports:read",
     "admin",
 ]
+GAME_SCOPES: list[Scope] = ["players:login"]
 
 
 class ApiKeyIn(BaseModel):

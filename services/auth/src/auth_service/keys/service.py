@@ -104,7 +104,7 @@ class KeyRing:
             await self._load()
         if not any(key.get("kid") == kid for key in self._published["keys"]):
             return None
-        return KeySet.import_key_set(self._published)
+        return KeySet.import_key_set(self._published)  # type: ignore[arg-type]
 
     async def sign(self, claims: dict[str, Any], ttl: timedelta) -> tuple[str, int]:
         """A signed JWT with standard claims added; returns it and its lifetime in seconds."""

@@ -65,7 +65,7 @@ async def role_of(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUI
 
 async def memberships_of(
     session: AsyncSession, user_id: uuid.UUID
-) -> list[Row[tuple[uuid.UUID, str, str]]]:
+) -> list[Row[uuid.UUID, str, str]]:
     query = (
         select(Tenant.id, Tenant.name, Membership.role)
         .join(Membership, Membership.tenant_id == Tenant.id)
@@ -77,7 +77,7 @@ async def memberships_of(
 
 async def members(
     session: AsyncSession, tenant_id: uuid.UUID
-) -> list[Row[tuple[uuid.UUID, str, str | None, str, datetime]]]:
+) -> list[Row[uuid.UUID, str, str | None, str, datetime]]:
     query = (
         select(
             UserAccount.id,

@@ -29,7 +29,7 @@ def _same_tenant(caller: Principal, tenant_id: uuid.UUID) -> None:
 
 async def my_tenants(session: AsyncSession, caller: Principal) -> list[MyTenantOut]:
     rows = await repository.memberships_of(session, caller.user_id)
-    return [MyTenantOut(id=t, name=n, role=r) for t, n, r in rows]  # type: ignore[arg-type]
+    return [MyTenantOut(id=t, name=n, role=r) for t, n, r in rows]
 
 
 async def create_tenant(
@@ -88,10 +88,7 @@ async def list_members(
 ) -> list[MemberOut]:
     _same_tenant(caller, tenant_id)
     rows = await repository.members(session, tenant_id)
-    return [
-        MemberOut(user_id=u, email=e, name=n, role=r, joined_at=j)  # type: ignore[arg-type]
-        for u, e, n, r, j in rows
-    ]
+    return [MemberOut(user_id=u, email=e, name=n, role=r, joined_at=j) for u, e, n, r, j in rows]
 
 
 async def invite(
