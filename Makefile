@@ -12,9 +12,8 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 .tools/bin/uv:
-	@command -v uv >/dev/null 2>&1 || { \
-	  echo "uv not found: installing it under .tools/"; \
-	  $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv; }
+	@echo "uv not found on PATH: installing it under .tools/"
+	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv
 
 setup: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv) ## Install uv if missing and every package (uv sync)
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
