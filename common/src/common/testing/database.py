@@ -21,7 +21,7 @@ def server_url() -> str:
 
     var = Path(os.environ.get("MERIDIAN_TEST_VAR", PROJECT_ROOT / "var"))
     var.mkdir(parents=True, exist_ok=True)
-    return str(pgserver.get_server(var / "test-pg", cleanup_mode=None).get_uri())
+    return str(pgserver.get_server(var / "test-pg", cleanup_mode="stop").get_uri())
 
 
 async def create_throwaway_database(url: str) -> str:
