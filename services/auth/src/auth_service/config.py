@@ -30,6 +30,9 @@ class OAuthProvider(BaseModel):
     subject_field: str = "sub"
     email_field: str = "email"
     name_field: str = "name"
+    # A plain OAuth 2.0 provider's emails count as verified (to join accounts and invitations)
+    # only when its operator says it verifies them.
+    trust_email: bool = False
 
 
 class AuthSettings(ServiceSettings):

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import OAuthError
 from loguru import logger
@@ -24,6 +25,9 @@ from common.crypto import SecretBox
 from common.errors import BadRequest, Conflict, NotFound, Upstream
 from common.security import Principal
 
+# httpx errors are not OSErrors: a provider that is down or answers 5xx raises HTTPError, and
+# authlib raises ValueError for a token response that is not a JSON object.
+PROVIDER_FAILURES = (AuthlibBaseError, httpx.HTTPError, OSError, ValueError)
 OFFLINE_PARAMS = {"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"}
 
 
@@ -78,12 +82,15 @@ async def complete_connect(
     state: str,
 ) -> GrantOut:
     done = await flow.complete(
-        session, directory, settings, code=code, state=state, purpose="grant", scopes=[]
+        session,
+        directory,
+        settings,
+        code=code,
+        state=state,
+        purpose="grant",
+        scopes=[],
+        started_by=(caller.tenant_id, caller.user_id),
     )
-    if done.state.tenant_id != caller.tenant_id or done.state.user_id != caller.user_id:
-        raise BadRequest(
-            "This authorization was started by another user or tenant.", keep_changes=True
-        )
     refresh_token = done.token.get("refresh_token")
     if not refresh_token:
         raise BadRequest(
@@ -172,7 +179,7 @@ async def _revoke_upstream(
             response = await client.revoke_token(
                 endpoints.revocation_url, token=token, token_type_hint="refresh_token"
             )
-        except (AuthlibBaseError, OSError) as exc:
+        except PROVIDER_FAILURES as exc:
             logger.warning("revocation at {} failed: {}", grant.provider, type(exc).__name__)
             return False
     return bool(response.status_code == 200)
@@ -248,7 +255,7 @@ async def refresh_grant(
                 target=grant.provider,
             )
             return
-        except (AuthlibBaseError, OSError) as exc:
+        except PROVIDER_FAILURES as exc:
             raise Upstream(f"{grant.provider} could not be reached to refresh the token.") from exc
     values: dict[str, Any] = {
         "access_token_enc": _seal(settings, grant.tenant_id, token["access_token"]),

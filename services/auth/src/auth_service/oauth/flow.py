@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from authlib.common.errors import AuthlibBaseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,7 @@ from auth_service.oauth import repository
 from auth_service.oauth.providers import ProviderDirectory, ProviderEndpoints, provider_error
 from auth_service.oauth.schemas import AuthorizationOut
 from common.crypto import SecretBox, token_hash
-from common.errors import BadRequest
+from common.errors import BadRequest, Upstream
 
 
 @dataclass
@@ -92,14 +93,20 @@ async def complete(
     state: str,
     purpose: str,
     scopes: list[str],
+    started_by: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
 ) -> CompletedFlow:
-    """Consume the state, exchange the code, and validate the ID token (or read userinfo)."""
+    """Consume the state, exchange the code, and validate the ID token (or read userinfo).
+
+    ``started_by`` (tenant, user) must match who began the flow, checked before the code is spent.
+    """
     pending = await repository.consume_state(session, token_hash(state), purpose)
     if pending is None:
         raise BadRequest(
             "The state is unknown, expired or already used; start the sign-in again.",
             type_slug="oauth-state-invalid",
         )
+    if (pending.tenant_id, pending.user_id) != started_by:
+        raise BadRequest("This authorization was started by another user or tenant.")
     provider = await directory.get(pending.provider)
     verifier = _box(settings).decrypt(pending.code_verifier_enc, context=state.encode()).decode()
     async with directory.client(provider, pending.redirect_uri, scopes) as client:
@@ -109,6 +116,10 @@ async def complete(
             )
         except AuthlibBaseError as exc:
             raise provider_error(exc) from exc
+        except (httpx.HTTPError, ValueError) as exc:  # down, 5xx or not JSON: not the code's fault
+            raise Upstream(
+                f"The provider could not exchange the code: {type(exc).__name__}."
+            ) from exc
     if provider.config.kind == "oidc":
         if "id_token" not in token:
             raise BadRequest("The provider sent no ID token.", type_slug="id-token-invalid")
@@ -120,7 +131,8 @@ async def complete(
             "sub": str(info.get(cfg.subject_field, "")),
             "email": info.get(cfg.email_field),
             "name": info.get(cfg.name_field),
-            "email_verified": True,
+            # Plain OAuth 2.0 says nothing of verification: trusted only when configured so.
+            "email_verified": cfg.trust_email,
         }
         if not claims["sub"]:
             raise BadRequest(

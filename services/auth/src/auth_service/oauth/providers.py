@@ -128,7 +128,7 @@ class ProviderDirectory:
         if cached and not refresh and time.monotonic() - cached[0] < DISCOVERY_TTL:
             return cached[1]
         assert provider.jwks_uri
-        keys = KeySet.import_key_set(await self._fetch_json(provider.jwks_uri))
+        keys = KeySet.import_key_set(await self._fetch_json(provider.jwks_uri))  # type: ignore[arg-type]
         self._jwks[provider.name] = (time.monotonic(), keys)
         return keys
 
