@@ -7,6 +7,7 @@ Usage: run.py [service ...]   (default: every service that exists)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -55,9 +56,33 @@ def _wait_healthy(entry: ServiceEntry, process: subprocess.Popen[bytes]) -> None
     )
 
 
+DEV_PROVIDER_PORT = 8009
+DEV_REDIRECT = "http://localhost:3000/oauth/callback"
+
+
+def _dev_provider(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """In development with no sign-in provider configured, a local one named "dev" on :8009 that
+    signs everyone in as the demo owner, so the sign-in flow can be tried at once."""
+    if env.get("ENVIRONMENT", "development") != "development" or env.get("AUTH_OAUTH_PROVIDERS"):
+        return None
+    base = f"http://127.0.0.1:{DEV_PROVIDER_PORT}"
+    env["AUTH_OAUTH_PROVIDERS"] = json.dumps(
+        {
+            "dev": {
+                "client_id": "meridian-dev",
+                "client_secret": "meridian-dev-secret",
+                "discovery_url": f"{base}/.well-known/openid-configuration",
+            }
+        }
+    )
+    args = ["--port", str(DEV_PROVIDER_PORT), "--redirect-uri", DEV_REDIRECT]
+    return _spawn(["-m", "common.testing.oidc_provider", *args], env)
+
+
 def main(names: list[str]) -> None:
     entries = select(names)
     env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    provider = _dev_provider(env)
     os.environ.update(env)
     for entry in entries:
         asyncio.run(migrate(entry.settings()))
@@ -66,7 +91,7 @@ def main(names: list[str]) -> None:
         from seed_demo import seed
 
         demo = asyncio.run(seed())
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[subprocess.Popen[bytes]] = [provider] if provider else []
     try:
         for entry in entries:
             api = _spawn(["-m", entry.package], env)
@@ -84,6 +109,8 @@ def _announce(entries: list[ServiceEntry], demo: dict[str, str]) -> None:
         base = f"http://127.0.0.1:{entry.port}"
         print(f"  {entry.name:<12} {base}   docs {base}/docs   worker running")
     if demo:
+        dev = f"http://127.0.0.1:{DEV_PROVIDER_PORT}"
+        print(f"  {'dev sign-in':<12} {dev}   (provider=dev: signs in as the demo owner)")
         print("\nDemo tenant (also in var/demo.env):")
         for key, value in demo.items():
             print(f"  {key}={value}")

@@ -354,3 +354,28 @@ class FakeOIDCProvider:
         self._next_claims, self._next_unknown_key = {}, False
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+def main() -> None:
+    """``python -m common.testing.oidc_provider``: the development sign-in provider of ``make run``
+    (every sign-in is the configured person; never for anything but a developer's machine)."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8009)
+    parser.add_argument("--client-id", default="meridian-dev")
+    parser.add_argument("--client-secret", default="meridian-dev-secret")
+    parser.add_argument("--redirect-uri", action="append", default=[])
+    parser.add_argument("--email", default="owner@demo.meridian.local")
+    parser.add_argument("--name", default="Demo Owner")
+    args = parser.parse_args()
+    provider = FakeOIDCProvider(args.client_id, args.client_secret, args.redirect_uri)
+    provider.issuer = f"http://127.0.0.1:{args.port}"
+    provider.user = OIDCUser(args.email, args.name)
+    uvicorn.run(provider.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
