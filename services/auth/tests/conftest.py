@@ -14,7 +14,6 @@ from auth_service.main import create_app
 from auth_testing import People, make_settings
 from common.db import Database, create_engine
 from common.migrations import migrate
-from common.testing.fixtures import *  # noqa: F403
 
 
 @pytest.fixture(scope="session")
