@@ -2,23 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # What a tenant machine may be allowed to do. Game keys ship inside game clients, so they can do
 # one thing only: log a player in.
-SCOPES = (
-    "players:login",
-    "players:issue",
-    "events:write",
-    "events:read",
-    "wallets:write",
-    "wallets:read",
-    "uploads:write",
-    "reports:read",
-    "admin",
-)
 Scope = Literal[
     "players:login",
     "players:issue",
@@ -30,6 +19,7 @@ Scope = Literal[
     "reports:read",
     "admin",
 ]
+SCOPES = get_args(Scope)
 GAME_SCOPES: list[Scope] = ["players:login"]
 
 
