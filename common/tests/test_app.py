@@ -15,6 +15,11 @@ async def test_health_reports_the_database(probe: httpx.AsyncClient) -> None:
     assert body["database"]["server_version"].split(".")[0] == "18"
 
 
+async def test_liveness_does_not_touch_the_database(probe: httpx.AsyncClient) -> None:
+    response = await probe.get("/livez")
+    assert (response.status_code, response.json()) == (200, {"status": "alive"})
+
+
 async def test_health_is_degraded_when_the_database_is_down() -> None:
     settings = ProbeSettings(
         database_url="postgresql://nobody@127.0.0.1:1/none",

@@ -95,6 +95,12 @@ def create_app(
             body["status"] = "degraded"
             return JSONResponse(body, status_code=503)
 
+    @app.get("/livez", tags=["health"])
+    async def livez() -> dict[str, str]:
+        """Liveness: the process answers (no database check, so a database outage does not
+        restart every pod)."""
+        return {"status": "alive"}
+
     for router in routers:
         app.include_router(router)
     return app
