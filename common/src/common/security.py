@@ -22,7 +22,7 @@ from joserfc.jwk import KeySet
 
 from common.config import ServiceSettings
 from common.context import tenant_id_var
-from common.errors import Forbidden, Unauthorized
+from common.errors import BadRequest, Forbidden, Unauthorized
 
 ALGORITHMS = ["ES256"]
 API_KEY_PREFIX = "mk_"
@@ -192,7 +192,7 @@ def _check_tenant_header(request: Request, principal: Principal) -> None:
     try:
         asked = uuid.UUID(header)
     except ValueError as exc:
-        raise Unauthorized("X-Tenant-Id is not a tenant id.") from exc
+        raise BadRequest("X-Tenant-Id is not a tenant id (a UUID).") from exc
     if asked != principal.tenant_id:
         raise Forbidden(
             "X-Tenant-Id does not match the token's tenant; switch tenant to get a token for it.",

@@ -167,3 +167,39 @@ async def test_an_api_key_acts_as_its_tenant_machine(
     response = await client.get("/auth/me", headers={"Authorization": f"Bearer {key['api_key']}"})
     assert response.status_code == 403
     assert response.json()["detail"] == "This endpoint is for user callers."
+
+
+async def test_expiry_must_be_a_future_moment_with_a_zone(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    owner = await people.tenant_owner()
+    bodies = [
+        {"name": "x", "scopes": ["admin"], "expires_at": "2020-01-01T00:00:00Z"},
+        {"name": "x", "scopes": ["admin"], "expires_at": "2999-01-01T00:00:00"},
+    ]
+    codes = [
+        (await client.post("/auth/api-keys", json=b, headers=owner.headers)).status_code
+        for b in bodies
+    ]
+    assert codes == [422, 422]
+
+
+async def test_expired_key_is_not_accepted(
+    client: httpx.AsyncClient, people: People, conn: AsyncConnection
+) -> None:
+    owner = await people.tenant_owner()
+    key = (
+        await client.post(
+            "/auth/api-keys",
+            json={"name": "x", "scopes": ["players:issue"], "expires_at": "2999-01-01T00:00:00Z"},
+            headers=owner.headers,
+        )
+    ).json()
+    await conn.execute(
+        text("UPDATE auth.api_key SET expires_at = now() - interval '1 second' WHERE id = :i"),
+        {"i": key["id"]},
+    )
+    response = await client.post(
+        "/auth/players/login", json={"userId": "p"}, headers={"X-Game-Key": key["api_key"]}
+    )
+    assert response.status_code == 401

@@ -166,3 +166,11 @@ async def test_tenant_header_must_match_the_token(
     )
     assert response.status_code == 403
     assert response.json()["type"].endswith("/tenant-mismatch")
+
+
+async def test_malformed_tenant_header_is_a_bad_request(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    owner = await people.tenant_owner()
+    response = await client.get("/auth/me", headers={**owner.headers, "X-Tenant-Id": "branch-7"})
+    assert response.status_code == 400

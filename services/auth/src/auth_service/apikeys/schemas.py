@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -38,8 +38,11 @@ class ApiKeyIn(BaseModel):
         elif not self.scopes:
             raise ValueError("a server key needs at least one scope")
         self.scopes = sorted(set(self.scopes))
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs a time zone")
+        if self.expires_at is not None:
+            if self.expires_at.tzinfo is None:
+                raise ValueError("expires_at needs a time zone")
+            if self.expires_at <= datetime.now(UTC):
+                raise ValueError("expires_at must be in the future")
         return self
 
 
