@@ -136,4 +136,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client never holds
+# an answer (a new refresh token, a created key) whose commit has not happened or has failed.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

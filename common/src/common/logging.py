@@ -76,7 +76,8 @@ def setup_logging(settings: ServiceSettings) -> None:
                 backtrace=False,
                 diagnose=False,
             )
-    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    # The root level follows LOG_LEVEL: at 0, uvicorn would log every ASGI message at TRACE.
+    logging.basicConfig(handlers=[InterceptHandler()], level=settings.log_level, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", "pgqueuer"):
         std = logging.getLogger(name)
         std.handlers = [InterceptHandler()]

@@ -3,6 +3,7 @@ the tokens Meridian issues with them."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -22,6 +23,7 @@ ALG = "ES256"
 CACHE_SECONDS = 30
 # A new key is published this long before it signs, so every replica and verifier has it first.
 PREPUBLISH = timedelta(seconds=2 * CACHE_SECONDS)
+UNKNOWN_KID_RELOAD = 5.0
 
 
 class KeyRing:
@@ -37,12 +39,24 @@ class KeyRing:
             settings.encryption_key.get_secret_value(), purpose="signing-key"
         )
         self._signing: tuple[str, ECKey] | None = None
-        self._published: dict[str, Any] | None = None
+        self._key_set = KeySet([])
+        self._kids: set[str] = set()
         self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        return self._signing is not None and time.monotonic() - self._loaded_at < CACHE_SECONDS
 
     async def _load(self) -> None:
-        if self._signing is not None and time.monotonic() - self._loaded_at < CACHE_SECONDS:
+        if self._fresh():
             return
+        # One reload at a time: concurrent requests wait for it instead of each taking a pooled
+        # connection to read the same rows (which could exhaust the pool under load).
+        async with self._lock:
+            if not self._fresh():
+                await self._reload()
+
+    async def _reload(self) -> None:
         async with self._sessionmaker() as session, session.begin():
             row = await repository.active_key(session)
             if row is None:
@@ -51,7 +65,8 @@ class KeyRing:
             published = await repository.published_keys(session)
         private = self._box.decrypt(row.private_key_enc, context=row.kid.encode())
         self._signing = (row.kid, ECKey.import_key(private.decode()))
-        self._published = {"keys": published}
+        self._key_set = KeySet.import_key_set({"keys": published})
+        self._kids = {str(key.get("kid")) for key in published}
         self._loaded_at = time.monotonic()
 
     async def _create(
@@ -98,13 +113,10 @@ class KeyRing:
     async def key_set(self, kid: str) -> KeySet | None:
         """The verifier's view (auth verifies its own tokens without HTTP)."""
         await self._load()
-        assert self._published is not None
-        if not any(key.get("kid") == kid for key in self._published["keys"]):
-            self._loaded_at = 0.0  # a key rotated by another replica: reload once
+        if kid not in self._kids and time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD:
+            self._loaded_at = 0.0  # perhaps rotated by another replica: reload, at most so often
             await self._load()
-        if not any(key.get("kid") == kid for key in self._published["keys"]):
-            return None
-        return KeySet.import_key_set(self._published)  # type: ignore[arg-type]
+        return self._key_set if kid in self._kids else None
 
     async def sign(self, claims: dict[str, Any], ttl: timedelta) -> tuple[str, int]:
         """A signed JWT with standard claims added; returns it and its lifetime in seconds."""

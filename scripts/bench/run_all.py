@@ -1,0 +1,33 @@
+"""Every benchmark (``make bench``): each prints its figures as ratios to a bare FastAPI endpoint
+measured in the same run and writes ``var/bench/<name>.json``.
+
+Usage: ``uv run python scripts/bench/run_all.py [--quick] [--duration S] [--concurrency N]
+[--rounds R] [--warmup S] [--server-url URL]``. ``--quick`` is a ~3 s per scenario smoke run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import auth_bench
+from loadgen import parse_options, write_report
+
+BENCHMARKS = [auth_bench]
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse_options(argv, description=__doc__.split("\n\n")[0].replace("\n", " "))
+    began = time.monotonic()
+    for bench in BENCHMARKS:
+        report = asyncio.run(bench.run(options))
+        print(f"\nwrote {write_report(bench.NAME, report)}")
+    print(f"benchmarks done in {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
