@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,8 @@ async def live_by_hash(session: AsyncSession, secret_hash: str) -> ApiKey | None
         (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
     )
     key = (await session.execute(query)).scalar_one_or_none()
-    if key is not None:
+    recently = datetime.now(UTC) - timedelta(minutes=1)
+    if key is not None and (key.last_used_at is None or key.last_used_at < recently):
         await session.execute(
             text(
                 "UPDATE auth.api_key SET last_used_at = now() WHERE id = :id AND"
