@@ -81,7 +81,17 @@ def create_app(
     )
     app.add_middleware(RequestContextMiddleware)
 
-    @app.get("/health", tags=["health"], response_model=None)
+    @app.get(
+        "/health",
+        tags=["health"],
+        response_model=None,
+        responses={
+            503: {
+                "description": "Degraded: the same body, the database unreachable.",
+                "content": {"application/json": {"schema": {}}},
+            }
+        },
+    )
     async def health() -> JSONResponse:
         """Service liveness and database status."""
         body: dict[str, Any] = {"service": settings.service_name, "version": version}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -9,11 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+# SQLSTATE of text PostgreSQL cannot store in a UTF-8 database (a NUL character).
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
 
 
 class MeridianError(Exception):
@@ -104,6 +108,73 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem; some problems add members (errors, error, max_bytes).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "request_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+}
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "ValidationProblem",
+    "allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {
+            "type": "object",
+            "required": ["errors"],
+            "properties": {
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "msg", "type"],
+                        "properties": {
+                            "loc": {"type": "array", "items": {"type": "string"}},
+                            "msg": {"type": "string"},
+                            "type": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        },
+    ],
+}
+
+
+def _problem_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Say in an OpenAPI document what the handlers below do: a request FastAPI refuses is a
+    422 ValidationProblem (not FastAPI's HTTPValidationError), and any other 4xx or 5xx an
+    operation does not document itself is a Problem."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["ValidationProblem"] = VALIDATION_PROBLEM_SCHEMA
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = _problem_response("Validation Error", "ValidationProblem")
+            responses.setdefault("4XX", _problem_response("Client Error", "Problem"))
+            responses.setdefault("5XX", _problem_response("Server Error", "Problem"))
+    # FastAPI's own validation error schemas, now referenced by nothing.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in json.dumps(document):
+            schemas.pop(unused, None)
+    return document
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
@@ -118,6 +189,15 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(MeridianError)
     async def _domain(_: Request, exc: MeridianError) -> JSONResponse:
         return problem_response(
@@ -138,6 +218,16 @@ def install_error_handlers(app: FastAPI) -> None:
         slug = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
         return problem_response(
             exc.status_code, str(exc.detail), type_slug=slug, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _unstorable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # PostgreSQL text cannot hold NUL, so a request carrying one fails at the database; that
+        # is the caller's input, not a fault. Every other database error stays a 500.
+        if getattr(exc.orig, "sqlstate", None) != CHARACTER_NOT_IN_REPERTOIRE:
+            raise exc
+        return problem_response(
+            400, "Text in the request may not contain NUL (U+0000).", type_slug="invalid-text"
         )
 
     @app.exception_handler(Exception)

@@ -41,6 +41,11 @@ class ApiKeyIn(BaseModel):
         if self.expires_at is not None:
             if self.expires_at.tzinfo is None:
                 raise ValueError("expires_at needs a time zone")
+            try:
+                # Stored in UTC: a moment near year 9999 in a western zone lies beyond it.
+                self.expires_at = self.expires_at.astimezone(UTC)
+            except OverflowError as exc:
+                raise ValueError("expires_at is out of range") from exc
             if self.expires_at <= datetime.now(UTC):
                 raise ValueError("expires_at must be in the future")
         return self

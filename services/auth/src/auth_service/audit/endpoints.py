@@ -10,6 +10,7 @@ from common.db import DbSession
 from common.security import Principal, TenantRole
 
 router = APIRouter(prefix="/auth/audit", tags=["audit"])
+MAX_EVENT_ID = 2**63 - 1  # audit_event.id is a bigint
 
 
 @router.get("", response_model=AuditPage)
@@ -17,7 +18,7 @@ async def list_audit_events(
     session: DbSession,
     caller: Annotated[Principal, TenantRole("admin")],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_EVENT_ID)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AuditPage:
     """Security events of the caller's tenant, newest first (owners and admins)."""
