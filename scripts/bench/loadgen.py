@@ -7,6 +7,7 @@ asyncio streams: httpx.AsyncClient tops out near 500 requests/s on this machine 
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -148,7 +149,7 @@ class Connection:
                 await writer.wait_closed()
 
 
-class Scenario:
+class Scenario(abc.ABC):
     """What the workers send. ``request`` may return None: that worker has nothing left to do."""
 
     name = "scenario"
@@ -158,14 +159,15 @@ class Scenario:
         self.port = port
         self.server_pid: int | None = None  # to read the server's CPU time (Linux /proc)
 
+    @abc.abstractmethod
     def request(self, worker: int, n: int) -> bytes | None:
-        raise NotImplementedError
+        """The raw HTTP request of this worker's n-th call, or None when it is done."""
 
     def check(self, worker: int, status: int, body: bytes) -> bool:
         """Whether the answer is a success (a non-200 never is)."""
         return status == 200
 
-    def failed(self, worker: int) -> None:
+    def failed(self, worker: int) -> None:  # noqa: B027 - a hook; most scenarios need nothing
         """Called after a transport error or timeout (the request's outcome is unknown)."""
 
     def extra(self) -> dict[str, Any]:

@@ -27,6 +27,21 @@ def make_settings(database_url: str, **overrides: object) -> AuthSettings:
     return AuthSettings(**values)  # type: ignore[arg-type]
 
 
+def process_env(settings: AuthSettings, port: int) -> dict[str, str]:
+    """Environment of an auth process on loopback over the test database, with no outside
+    sign-in provider whatever a developer's .env says."""
+    return {
+        "AUTH_DATABASE_URL": settings.database_url or "",
+        "AUTH_PORT": str(port),
+        "AUTH_ENVIRONMENT": "test",
+        "AUTH_LOG_TO_FILES": "false",
+        "AUTH_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "AUTH_OAUTH_PROVIDERS": "{}",
+        "AUTH_GOOGLE_CLIENT_ID": "",
+        "AUTH_GOOGLE_CLIENT_SECRET": "",
+    }
+
+
 @dataclass
 class Member:
     user_id: uuid.UUID

@@ -21,7 +21,7 @@ from auth_service.apikeys.schemas import ApiKeyIn
 from auth_service.config import AuthSettings
 from auth_service.keys.service import KeyRing
 from auth_service.tenants import repository as tenants
-from auth_testing import TEST_ENCRYPTION_KEY
+from auth_testing import process_env
 from common.app import create_app
 from common.config import ServiceSettings
 from common.db import Database
@@ -54,13 +54,7 @@ async def auth_url(
     settings: AuthSettings, engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     port = free_port()
-    env = {
-        "AUTH_DATABASE_URL": settings.database_url or "",
-        "AUTH_PORT": str(port),
-        "AUTH_ENVIRONMENT": "test",
-        "AUTH_LOG_TO_FILES": "false",
-        "AUTH_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-    }
+    env = process_env(settings, port)
     log = Path(tmp_path_factory.mktemp("auth")) / "auth.log"
     async with service_process("auth_service", env, port=port, log=log) as url:
         yield url

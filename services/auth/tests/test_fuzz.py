@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_service.config import AuthSettings
 from auth_service.main import create_app
-from auth_testing import TEST_ENCRYPTION_KEY, make_settings
+from auth_testing import make_settings, process_env
 from common.errors import PROBLEM_JSON
 from common.testing.servers import free_port, service_process
 from fuzz_support import (
@@ -51,17 +51,7 @@ async def auth_url(
     settings: AuthSettings, fuzz_world: FuzzWorld, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     port = free_port()
-    env = {
-        "AUTH_DATABASE_URL": settings.database_url or "",
-        "AUTH_PORT": str(port),
-        "AUTH_ENVIRONMENT": "test",
-        "AUTH_LOG_TO_FILES": "false",
-        "AUTH_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-        # No sign-in provider, whatever .env says: the fuzzer must not reach beyond loopback.
-        "AUTH_OAUTH_PROVIDERS": "{}",
-        "AUTH_GOOGLE_CLIENT_ID": "",
-        "AUTH_GOOGLE_CLIENT_SECRET": "",
-    }
+    env = process_env(settings, port)
     log = Path(tmp_path_factory.mktemp("auth-fuzz")) / "auth.log"
     async with service_process("auth_service", env, port=port, log=log) as url:
         assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
