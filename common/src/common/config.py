@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = 5
     db_pool_timeout: float = 10.0
     db_statement_timeout_ms: int = 30_000
+    # A round trip per checkout that hides connections the server dropped (restarts, failovers).
+    db_pool_pre_ping: bool = True
     # per_service: connect as the role meridian_<service>, which has rights on its own schema only.
     # shared: connect with database_url as given (for databases where roles cannot be created).
     db_role_mode: Literal["per_service", "shared"] = "per_service"

@@ -74,7 +74,7 @@ def create_engine(settings: ServiceSettings, url: URL | None = None) -> AsyncEng
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
         pool_recycle=1800,
         connect_args={
             "server_settings": {

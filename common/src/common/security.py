@@ -203,8 +203,9 @@ def _check_tenant_header(request: Request, principal: Principal) -> None:
 AnyCaller = Annotated[Principal, Depends(get_principal)]
 
 
-def _require_kind(*kinds: Kind) -> Callable[[Principal], Principal]:
-    def dependency(principal: AnyCaller) -> Principal:
+def _require_kind(*kinds: Kind) -> Callable[[Principal], Awaitable[Principal]]:
+    # async: FastAPI would run a plain def dependency in a worker thread, a hop per request.
+    async def dependency(principal: AnyCaller) -> Principal:
         if principal.kind not in kinds:
             raise Forbidden(f"This endpoint is for {' or '.join(kinds)} callers.")
         return principal
@@ -217,7 +218,9 @@ def TenantRole(minimum: str) -> Any:
     if minimum not in ROLE_RANK:
         raise ValueError(f"unknown role {minimum}")
 
-    def dependency(principal: Annotated[Principal, Depends(_require_kind("user"))]) -> Principal:
+    async def dependency(
+        principal: Annotated[Principal, Depends(_require_kind("user"))],
+    ) -> Principal:
         if not principal.has_role(minimum):
             raise Forbidden(f"This needs the {minimum} role or higher in the tenant.")
         return principal
@@ -228,7 +231,9 @@ def TenantRole(minimum: str) -> Any:
 def ServiceScope(scope: str) -> Any:
     """A Meridian service caller (client credentials) granted ``scope``."""
 
-    def dependency(principal: Annotated[Principal, Depends(_require_kind("service"))]) -> Principal:
+    async def dependency(
+        principal: Annotated[Principal, Depends(_require_kind("service"))],
+    ) -> Principal:
         if scope not in principal.scopes:
             raise Forbidden(f"This needs the {scope} scope.")
         return principal
@@ -239,7 +244,9 @@ def ServiceScope(scope: str) -> Any:
 def MachineScope(scope: str) -> Any:
     """A tenant machine (API key or a token exchanged for one) granted ``scope``."""
 
-    def dependency(principal: Annotated[Principal, Depends(_require_kind("machine"))]) -> Principal:
+    async def dependency(
+        principal: Annotated[Principal, Depends(_require_kind("machine"))],
+    ) -> Principal:
         if scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the {scope} scope.")
         return principal

@@ -10,17 +10,17 @@ from auth_service.config import AuthSettings
 from auth_service.keys.service import KeyRing
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
 
 
-def _settings(request: Request) -> AuthSettings:
+async def _settings(request: Request) -> AuthSettings:
     settings: AuthSettings = request.app.state.settings
     return settings
 
 
-def _client_ip(request: Request) -> str | None:
+async def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 

@@ -81,6 +81,20 @@ async def introspect(session: AsyncSession, secret: str) -> IntrospectOut:
     )
 
 
+async def machine_principal(session: AsyncSession, secret: str) -> Principal | None:
+    """The tenant machine an API key stands for, or None when it is not live."""
+    found = await introspect(session, secret)
+    if not found.active:
+        return None
+    return Principal(
+        kind="machine",
+        subject=f"apikey:{found.key_id}",
+        tenant_id=found.tenant_id,
+        scopes=frozenset(found.scopes),
+        claims={"key_kind": found.kind},
+    )
+
+
 class LocalApiKeyResolver:
     """Auth's own view of API keys (straight from its table, no cache)."""
 
@@ -89,13 +103,4 @@ class LocalApiKeyResolver:
 
     async def resolve(self, secret: str) -> Principal | None:
         async with self._sessionmaker() as session, session.begin():
-            found = await introspect(session, secret)
-        if not found.active:
-            return None
-        return Principal(
-            kind="machine",
-            subject=f"apikey:{found.key_id}",
-            tenant_id=found.tenant_id,
-            scopes=frozenset(found.scopes),
-            claims={"key_kind": found.kind},
-        )
+            return await machine_principal(session, secret)

@@ -13,7 +13,7 @@ from common.db import DbSession
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
 
-def _directory(request: Request) -> ProviderDirectory:
+async def _directory(request: Request) -> ProviderDirectory:
     directory: ProviderDirectory = request.app.state.providers
     return directory
 
