@@ -111,6 +111,11 @@ class Database:
         database._connection = connection
         return database
 
+    @property
+    def is_bound(self) -> bool:
+        """Whether every session shares one connection (tests): no concurrent use then."""
+        return self._connection is not None
+
     async def ping(self) -> str:
         async with self.engine.connect() as conn:
             return str(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI
 
 from auth_service import __version__
@@ -32,10 +35,22 @@ API keys, player logins, service credentials and provider grants."""
 async def _start(app: FastAPI) -> None:
     settings: AuthSettings = app.state.settings
     database: Database = app.state.database
-    app.state.keyring = KeyRing(settings, database.sessionmaker)
+    app.state.keyring = keyring = KeyRing(settings, database.sessionmaker)
     app.state.providers = ProviderDirectory(settings, app.state.http.client)
     async with database.sessionmaker() as session, session.begin():
         await register_service_clients(session, settings)
+    await keyring.refresh()
+    # A database bound to one test connection cannot be shared with a background task.
+    app.state.key_refresher = (
+        None if database.is_bound else asyncio.create_task(keyring.keep_fresh())
+    )
+
+
+async def _stop(app: FastAPI) -> None:
+    if app.state.key_refresher is not None:
+        app.state.key_refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.state.key_refresher
 
 
 def _verifier(app: FastAPI) -> TokenVerifier:
@@ -68,6 +83,7 @@ def create_app(settings: AuthSettings | None = None, database: Database | None =
             jobs_router,
         ],
         on_startup=[_start],
+        on_shutdown=[_stop],
         database=database,
         verifier_factory=_verifier,
     )

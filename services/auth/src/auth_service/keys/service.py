@@ -12,6 +12,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
+from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service.config import AuthSettings
@@ -20,15 +21,20 @@ from auth_service.models import SigningKey
 from common.crypto import SecretBox
 
 ALG = "ES256"
-CACHE_SECONDS = 30
-# A new key is published this long before it signs, so every replica and verifier has it first.
-PREPUBLISH = timedelta(seconds=2 * CACHE_SECONDS)
-UNKNOWN_KID_RELOAD = 5.0
+REFRESH_SECONDS = 30
+# A new key is published this long before it signs, so every replica (which rereads its keys
+# every REFRESH_SECONDS) and every verifier (which refetches JWKS for an unknown kid) has it first.
+PREPUBLISH = timedelta(seconds=2 * REFRESH_SECONDS)
 
 
 class KeyRing:
-    """The active private key and the published public keys, cached briefly in the process so
-    every replica signs with the newest key within ``CACHE_SECONDS`` of a rotation."""
+    """The active private key and the published public keys, held in memory.
+
+    Loaded at start and reread every ``REFRESH_SECONDS`` by a background task, never on a
+    request's path: a request that holds a pooled connection must not need a second one (under
+    load that would exhaust the pool). Only right after this process rotated does the next use
+    reload.
+    """
 
     def __init__(
         self, settings: AuthSettings, sessionmaker: async_sessionmaker[AsyncSession]
@@ -41,20 +47,26 @@ class KeyRing:
         self._signing: tuple[str, ECKey] | None = None
         self._key_set = KeySet([])
         self._kids: set[str] = set()
-        self._loaded_at = 0.0
+        self._stale = True
         self._lock = asyncio.Lock()
 
-    def _fresh(self) -> bool:
-        return self._signing is not None and time.monotonic() - self._loaded_at < CACHE_SECONDS
+    async def refresh(self) -> None:
+        """Reread the keys (creating the first one if there is none)."""
+        async with self._lock:
+            await self._reload()
+
+    async def keep_fresh(self) -> None:
+        """The background task: reread the keys every REFRESH_SECONDS until cancelled."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+            except Exception:  # a database hiccup: keep the keys we have, try again later
+                logger.exception("signing keys not reread; keeping the current ones")
 
     async def _load(self) -> None:
-        if self._fresh():
-            return
-        # One reload at a time: concurrent requests wait for it instead of each taking a pooled
-        # connection to read the same rows (which could exhaust the pool under load).
-        async with self._lock:
-            if not self._fresh():
-                await self._reload()
+        if self._stale:
+            await self.refresh()
 
     async def _reload(self) -> None:
         async with self._sessionmaker() as session, session.begin():
@@ -67,7 +79,7 @@ class KeyRing:
         self._signing = (row.kid, ECKey.import_key(private.decode()))
         self._key_set = KeySet.import_key_set({"keys": published})
         self._kids = {str(key.get("kid")) for key in published}
-        self._loaded_at = time.monotonic()
+        self._stale = False
 
     async def _create(
         self, session: AsyncSession, activates_at: datetime | None = None
@@ -102,7 +114,7 @@ class KeyRing:
             publish_until=switch_at + timedelta(minutes=longest + 5),
         )
         row = await self._create(session, activates_at=switch_at)
-        self._loaded_at = 0.0
+        self._stale = True
         return row.kid
 
     async def jwks(self) -> dict[str, Any]:
@@ -113,9 +125,6 @@ class KeyRing:
     async def key_set(self, kid: str) -> KeySet | None:
         """The verifier's view (auth verifies its own tokens without HTTP)."""
         await self._load()
-        if kid not in self._kids and time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD:
-            self._loaded_at = 0.0  # perhaps rotated by another replica: reload, at most so often
-            await self._load()
         return self._key_set if kid in self._kids else None
 
     async def sign(self, claims: dict[str, Any], ttl: timedelta) -> tuple[str, int]:
