@@ -65,9 +65,14 @@ async def test_unknown_route_is_a_problem_404(probe: httpx.AsyncClient) -> None:
 
 
 async def test_unexpected_error_hides_internals(probe: httpx.AsyncClient) -> None:
-    response = await probe.get("/boom")
+    response = await probe.get("/boom", headers={"X-Request-Id": "req-500"})
     assert response.status_code == 500
     assert "hunter2" not in response.text
+    assert (response.json()["request_id"], response.headers["x-request-id"]) == (
+        "req-500",
+        "req-500",
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert response.json()["detail"] == "An unexpected error occurred; quote the request id."
 
 

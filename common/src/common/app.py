@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from loguru import logger
+from starlette.types import ASGIApp
 
 from common.auth_client import http_verifier
 from common.config import ServiceSettings
@@ -21,6 +22,17 @@ from common.security import TokenVerifier
 
 LifespanHook = Callable[[FastAPI], Awaitable[None]]
 VerifierFactory = Callable[[FastAPI], TokenVerifier]
+
+
+def _outermost(app: FastAPI, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Wrap even Starlette's ServerErrorMiddleware, so a 500 also gets the request id (in its
+    body, its headers and the error's log line) and the security headers."""
+    build = app.build_middleware_stack
+
+    def build_with_context() -> ASGIApp:
+        return middleware(build())
+
+    app.build_middleware_stack = build_with_context  # type: ignore[method-assign]
 
 
 def create_app(
@@ -79,7 +91,7 @@ def create_app(
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(RequestContextMiddleware)
+    _outermost(app, RequestContextMiddleware)
 
     @app.get(
         "/health",
