@@ -124,19 +124,21 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    try:
-        while not stop:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"a process exited ({child.args}); stopping everything", file=sys.stderr)
-                    return
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    # Ctrl-C reaches every process of the group (and uv forwards it once more): each child
+    # shuts itself down, and this loop only notices and waits for them.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+    while not stop:
+        for child in children:
+            if child.poll() is not None:
+                print(f"a process exited ({child.args}); stopping everything", file=sys.stderr)
+                return
+        time.sleep(0.5)
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
     for child in children:
         if child.poll() is None:
             child.terminate()
