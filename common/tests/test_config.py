@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -44,3 +46,27 @@ def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) 
 def test_secrets_do_not_show_in_repr() -> None:
     settings = ProbeSettings(db_role_secret="very-secret-value")
     assert "very-secret-value" not in repr(settings)
+
+
+def test_bare_names_in_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("ENVIRONMENT=production\nDATABASE_URL=postgresql://db/x\n")
+    with pytest.raises(ValidationError, match="still hold the development placeholder"):
+        ProbeSettings()
+    (tmp_path / ".env").write_text("LOG_LEVEL=ERROR\nPROBE_LOG_LEVEL=DEBUG\n")
+    assert ProbeSettings().log_level == "DEBUG"
+
+
+def test_nested_placeholder_secrets_are_refused() -> None:
+    from auth_service.config import AuthSettings
+
+    with pytest.raises(ValidationError) as caught:
+        AuthSettings(
+            environment="production",
+            database_url="postgresql://db/x",
+            db_role_secret="r" * 32,
+            service_client_secret="s" * 32,
+            encryption_key="e" * 32,
+            service_client_secrets={"ingestion": DEV_PLACEHOLDER},
+        )
+    assert "service_client_secrets.ingestion still hold" in str(caught.value)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import BaseModel, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
@@ -25,6 +26,27 @@ DEV_PLACEHOLDER = "dev-insecure-change-me"
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 Environment = Literal["development", "test", "staging", "production"]
+
+
+def comma_separated(value: Any) -> Any:
+    """A list setting given as ``a,b,c`` in the environment."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _placeholders(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """Names of the secrets, however deeply nested in dicts and models, still at the placeholder."""
+    found = []
+    for name, value in values.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, SecretStr) and value.get_secret_value() == DEV_PLACEHOLDER:
+            found.append(path)
+        elif isinstance(value, dict):
+            found += _placeholders(value, f"{path}.")
+        elif isinstance(value, BaseModel):
+            found += _placeholders(value.__dict__, f"{path}.")
+    return found
 
 
 class ServiceSettings(BaseSettings):
@@ -76,29 +98,21 @@ class ServiceSettings(BaseSettings):
     # This service's own client credentials at auth (OAuth 2.0 client credentials grant).
     service_client_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+    _split_origins = field_validator("cors_origins", mode="before")(comma_separated)
 
     @model_validator(mode="after")
-    def _refuse_placeholders_outside_development(self) -> ServiceSettings:
+    def _complete_and_check(self) -> ServiceSettings:
+        """Fill in the derived addresses, and refuse development placeholders elsewhere."""
         if self.port == 0:
             self.port = self.default_port
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
         if self.environment in ("development", "test"):
             return self
-        offending = [
-            name
-            for name, value in self.__dict__.items()
-            if isinstance(value, SecretStr) and value.get_secret_value() == DEV_PLACEHOLDER
-        ]
+        offending = sorted(_placeholders(self.__dict__))
         if offending:
             raise ValueError(
-                f"{', '.join(sorted(offending))} still hold the development placeholder; "
+                f"{', '.join(offending)} still hold the development placeholder; "
                 f"set real secrets for environment {self.environment!r}"
             )
         if self.database_url is None:
@@ -122,6 +136,14 @@ class ServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The prefixed variable wins over the bare one; both win over .env.
+        # The prefixed variable wins over the bare one, in the environment and then in .env.
         bare_env = EnvSettingsSource(settings_cls, env_prefix="")
-        return init_settings, env_settings, bare_env, dotenv_settings, file_secret_settings
+        bare_dotenv = DotEnvSettingsSource(settings_cls, env_prefix="")
+        return (
+            init_settings,
+            env_settings,
+            bare_env,
+            dotenv_settings,
+            bare_dotenv,
+            file_secret_settings,
+        )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.config import DEV_PLACEHOLDER, ServiceSettings
+from common.config import DEV_PLACEHOLDER, ServiceSettings, comma_separated
 
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
 
@@ -78,12 +78,7 @@ class AuthSettings(ServiceSettings):
     # The client secret of each service, by name (JSON). In development the placeholder is used.
     service_client_secrets: dict[str, SecretStr] = {}
 
-    @field_validator("oauth_redirect_uris", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+    _split = field_validator("oauth_redirect_uris", mode="before")(comma_separated)
 
     @field_validator("oauth_providers", mode="before")
     @classmethod

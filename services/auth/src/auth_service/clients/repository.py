@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.models import ServiceClient
@@ -23,3 +23,8 @@ async def upsert(
 
 async def get(session: AsyncSession, client_id: str) -> ServiceClient | None:
     return await session.get(ServiceClient, client_id)
+
+
+async def delete_others(session: AsyncSession, keep: list[str]) -> None:
+    """Forget clients no longer configured (their tokens stop being issued)."""
+    await session.execute(delete(ServiceClient).where(ServiceClient.client_id.not_in(keep)))

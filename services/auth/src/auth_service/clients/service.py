@@ -22,6 +22,7 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 async def register_service_clients(session: AsyncSession, settings: AuthSettings) -> None:
     """Store every known service's client (secret hashed); outside development a service with no
     configured secret gets no client."""
+    registered = []
     for client_id, scopes in settings.service_clients.items():
         secret = settings.service_client_secrets.get(client_id)
         if secret is None:
@@ -32,6 +33,8 @@ async def register_service_clients(session: AsyncSession, settings: AuthSettings
         else:
             value = secret.get_secret_value()
         await repository.upsert(session, client_id, token_hash(value), scopes)
+        registered.append(client_id)
+    await repository.delete_others(session, registered)
 
 
 def _oauth_error(status: int, error: str, description: str) -> Exception:
