@@ -211,3 +211,40 @@ async def test_another_tenant_cannot_be_read_or_changed(
         text("SELECT role FROM auth.membership WHERE user_id = :u"), {"u": victim.user_id}
     )
     assert (name, role) == ("Theirs", "viewer")
+
+
+async def test_a_removed_admin_cannot_act_on_a_token_still_valid(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    owner = await people.tenant_owner()
+    admin = await people.member(owner.tenant_id, "admin")
+    removed = await client.delete(
+        f"/auth/tenants/{owner.tenant_id}/members/{admin.user_id}", headers=owner.headers
+    )
+    assert removed.status_code == 204
+    # The admin's access token has not expired, but the membership is gone.
+    key = await client.post(
+        "/auth/api-keys", json={"name": "x", "scopes": ["admin"]}, headers=admin.headers
+    )
+    invite = await client.post(
+        f"/auth/tenants/{owner.tenant_id}/invitations",
+        json={"email": "y@example.com"},
+        headers=admin.headers,
+    )
+    assert (key.status_code, invite.status_code) == (401, 401)
+
+
+async def test_a_demoted_owner_cannot_promote_themselves_back(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    owner = await people.tenant_owner()
+    second = await people.member(owner.tenant_id, "owner")
+    base = f"/auth/tenants/{owner.tenant_id}/members"
+    demoted = await client.patch(
+        f"{base}/{second.user_id}", json={"role": "viewer"}, headers=owner.headers
+    )
+    assert demoted.status_code == 200
+    back = await client.patch(
+        f"{base}/{second.user_id}", json={"role": "owner"}, headers=second.headers
+    )
+    assert back.status_code == 403

@@ -13,30 +13,30 @@ from auth_service.apikeys.schemas import (
     IntrospectIn,
     IntrospectOut,
 )
+from auth_service.deps import TenantAdmin
 from common.db import DbSession
-from common.security import Principal, ServiceScope, TenantRole
+from common.security import Principal, ServiceScope
 
 router = APIRouter(prefix="/auth/api-keys", tags=["api keys"])
 internal = APIRouter(prefix="/internal/api-keys", tags=["internal"])
-Admin = Annotated[Principal, TenantRole("admin")]
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
-async def create_api_key(body: ApiKeyIn, session: DbSession, caller: Admin) -> ApiKeyCreated:
+async def create_api_key(body: ApiKeyIn, session: DbSession, caller: TenantAdmin) -> ApiKeyCreated:
     """Create an API key; the secret is in this answer only."""
     return await service.create(session, caller, body)
 
 
 @router.get("", response_model=list[ApiKeyOut])
 async def list_api_keys(
-    session: DbSession, caller: Admin, include_revoked: Annotated[bool, Query()] = False
+    session: DbSession, caller: TenantAdmin, include_revoked: Annotated[bool, Query()] = False
 ) -> list[ApiKeyOut]:
     """The tenant's API keys: prefix, scopes, last use (never the secret)."""
     return await service.list_keys(session, caller, include_revoked)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: uuid.UUID, session: DbSession, caller: Admin) -> None:
+async def revoke_api_key(key_id: uuid.UUID, session: DbSession, caller: TenantAdmin) -> None:
     """Revoke a key; other services stop accepting it within their cache bound."""
     await service.revoke(session, caller, key_id)
 

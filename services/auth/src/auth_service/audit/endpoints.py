@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 
 from auth_service.audit import repository
 from auth_service.audit.schemas import AuditEventOut, AuditPage
+from auth_service.deps import TenantAdmin
 from common.db import DbSession
-from common.security import Principal, TenantRole
 
 router = APIRouter(prefix="/auth/audit", tags=["audit"])
 MAX_EVENT_ID = 2**63 - 1  # audit_event.id is a bigint
@@ -16,7 +16,7 @@ MAX_EVENT_ID = 2**63 - 1  # audit_event.id is a bigint
 @router.get("", response_model=AuditPage)
 async def list_audit_events(
     session: DbSession,
-    caller: Annotated[Principal, TenantRole("admin")],
+    caller: TenantAdmin,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_EVENT_ID)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,

@@ -5,22 +5,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from auth_service.deps import Settings
+from auth_service.deps import Settings, TenantAdmin
 from auth_service.grants import service
 from auth_service.grants.schemas import AccessTokenOut, ConnectIn, GrantOut
 from auth_service.oauth.endpoints import Directory
 from auth_service.oauth.schemas import AuthorizationOut, CallbackIn
 from common.db import DbSession
-from common.security import Principal, ServiceScope, TenantRole
+from common.security import Principal, ServiceScope
 
 router = APIRouter(prefix="/auth/grants", tags=["provider grants"])
 internal = APIRouter(prefix="/internal/grants", tags=["internal"])
-Admin = Annotated[Principal, TenantRole("admin")]
 ProviderName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
 
 
 @router.get("", response_model=list[GrantOut])
-async def list_grants(session: DbSession, caller: Admin) -> list[GrantOut]:
+async def list_grants(session: DbSession, caller: TenantAdmin) -> list[GrantOut]:
     """The tenant's connections to outside data providers and their state."""
     return await service.list_grants(session, caller)
 
@@ -30,7 +29,7 @@ async def connect(
     provider: ProviderName,
     body: ConnectIn,
     session: DbSession,
-    caller: Admin,
+    caller: TenantAdmin,
     directory: Directory,
     settings: Settings,
 ) -> AuthorizationOut:
@@ -42,7 +41,11 @@ async def connect(
 
 @router.post("/callback", response_model=GrantOut)
 async def connect_callback(
-    body: CallbackIn, session: DbSession, caller: Admin, directory: Directory, settings: Settings
+    body: CallbackIn,
+    session: DbSession,
+    caller: TenantAdmin,
+    directory: Directory,
+    settings: Settings,
 ) -> GrantOut:
     """Finish connecting with the code and state the provider returned."""
     return await service.complete_connect(
@@ -54,7 +57,7 @@ async def connect_callback(
 async def disconnect(
     provider: ProviderName,
     session: DbSession,
-    caller: Admin,
+    caller: TenantAdmin,
     directory: Directory,
     settings: Settings,
 ) -> None:

@@ -1,11 +1,10 @@
 """Tenants, members and invitations."""
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from auth_service.deps import Keys, Settings
+from auth_service.deps import CurrentMember, Keys, Settings, TenantAdmin
 from auth_service.sessions.schemas import TokenPair
 from auth_service.tenants import service
 from auth_service.tenants.schemas import (
@@ -18,10 +17,9 @@ from auth_service.tenants.schemas import (
     TenantOut,
 )
 from common.db import DbSession
-from common.security import CurrentUser, Principal, TenantRole
+from common.security import CurrentUser
 
 router = APIRouter(prefix="/auth/tenants", tags=["tenants"])
-Admin = Annotated[Principal, TenantRole("admin")]
 
 
 @router.get("", response_model=list[MyTenantOut])
@@ -40,7 +38,7 @@ async def create_tenant(
 
 @router.patch("/{tenant_id}", response_model=TenantOut)
 async def rename_tenant(
-    tenant_id: uuid.UUID, body: TenantIn, session: DbSession, caller: Admin
+    tenant_id: uuid.UUID, body: TenantIn, session: DbSession, caller: TenantAdmin
 ) -> TenantOut:
     """Rename the current tenant (admin or owner)."""
     return TenantOut.model_validate(await service.rename(session, caller, tenant_id, body.name))
@@ -56,7 +54,7 @@ async def switch_tenant(
 
 @router.get("/{tenant_id}/members", response_model=list[MemberOut])
 async def list_members(
-    tenant_id: uuid.UUID, session: DbSession, caller: CurrentUser
+    tenant_id: uuid.UUID, session: DbSession, caller: CurrentMember
 ) -> list[MemberOut]:
     """Members of the current tenant and their roles."""
     return await service.list_members(session, caller, tenant_id)
@@ -64,7 +62,11 @@ async def list_members(
 
 @router.patch("/{tenant_id}/members/{user_id}", response_model=MemberOut)
 async def change_role(
-    tenant_id: uuid.UUID, user_id: uuid.UUID, body: RoleChangeIn, session: DbSession, caller: Admin
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: RoleChangeIn,
+    session: DbSession,
+    caller: TenantAdmin,
 ) -> MemberOut:
     """Change a member's role (admin or owner; only owners grant or take owner)."""
     return await service.change_role(session, caller, tenant_id, user_id, body.role)
@@ -72,7 +74,7 @@ async def change_role(
 
 @router.delete("/{tenant_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    tenant_id: uuid.UUID, user_id: uuid.UUID, session: DbSession, caller: CurrentUser
+    tenant_id: uuid.UUID, user_id: uuid.UUID, session: DbSession, caller: CurrentMember
 ) -> None:
     """Remove a member (admin or owner), or leave the tenant yourself."""
     await service.remove_member(session, caller, tenant_id, user_id)
@@ -82,7 +84,11 @@ async def remove_member(
     "/{tenant_id}/invitations", response_model=InvitationOut, status_code=status.HTTP_201_CREATED
 )
 async def invite(
-    tenant_id: uuid.UUID, body: InvitationIn, session: DbSession, caller: Admin, settings: Settings
+    tenant_id: uuid.UUID,
+    body: InvitationIn,
+    session: DbSession,
+    caller: TenantAdmin,
+    settings: Settings,
 ) -> InvitationOut:
     """Invite someone by email with a role; they join when they first sign in with that email."""
     return await service.invite(session, settings, caller, tenant_id, str(body.email), body.role)
@@ -90,7 +96,7 @@ async def invite(
 
 @router.get("/{tenant_id}/invitations", response_model=list[InvitationOut])
 async def list_invitations(
-    tenant_id: uuid.UUID, session: DbSession, caller: Admin
+    tenant_id: uuid.UUID, session: DbSession, caller: TenantAdmin
 ) -> list[InvitationOut]:
     """Open invitations of the current tenant."""
     return await service.list_invitations(session, caller, tenant_id)
@@ -98,7 +104,7 @@ async def list_invitations(
 
 @router.delete("/{tenant_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_invitation(
-    tenant_id: uuid.UUID, invitation_id: uuid.UUID, session: DbSession, caller: Admin
+    tenant_id: uuid.UUID, invitation_id: uuid.UUID, session: DbSession, caller: TenantAdmin
 ) -> None:
     """Withdraw an open invitation."""
     await service.revoke_invitation(session, caller, tenant_id, invitation_id)
