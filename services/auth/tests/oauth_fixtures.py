@@ -64,18 +64,27 @@ async def app_settings(settings: AuthSettings, oidc: FakeOIDCProvider) -> AuthSe
     )
 
 
+# The flow secret each started sign-in handed to "the browser", by state.
+FLOW_SECRETS: dict[str, str] = {}
+
+
 async def begin_login(client: httpx.AsyncClient, provider: str = "dev") -> str:
-    """The authorization URL of a new sign-in."""
+    """The authorization URL of a new sign-in (its flow secret kept as a browser would)."""
     response = await client.get("/auth/login", params={"provider": provider})
     assert response.status_code == 200, response.text
-    url: str = response.json()["authorization_url"]
+    body = response.json()
+    FLOW_SECRETS[body["state"]] = body["flow_secret"]
+    url: str = body["authorization_url"]
     return url
 
 
+def callback_body(code: str, state: str) -> dict[str, str]:
+    """What the browser that started the sign-in sends back."""
+    return {"code": code, "state": state, "flow_secret": FLOW_SECRETS.get(state, "n" * 32)}
+
+
 async def callback(client: httpx.AsyncClient, approval: Approval) -> httpx.Response:
-    return await client.post(
-        "/auth/callback", json={"code": approval.code, "state": approval.state}
-    )
+    return await client.post("/auth/callback", json=callback_body(approval.code, approval.state))
 
 
 async def sign_in(

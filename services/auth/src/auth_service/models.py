@@ -132,6 +132,9 @@ class OAuthState(Base):
     provider: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[str] = mapped_column(String(128))
+    # Sign-in only: hash of the flow secret the starting browser keeps; the callback must bring
+    # it, so nobody can finish a sign-in in someone else's browser (login CSRF).
+    binding_hash: Mapped[str | None] = mapped_column(String(64))
     code_verifier_enc: Mapped[bytes] = mapped_column(LargeBinary)
     redirect_uri: Mapped[str] = mapped_column(Text)
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -159,7 +162,11 @@ class SigningKey(Base):
 
 class RefreshToken(Base):
     __tablename__ = "refresh_token"
-    __table_args__ = (Index("ix_refresh_token_family_id", "family_id"),)
+    __table_args__ = (
+        Index("ix_refresh_token_family_id", "family_id"),
+        Index("ix_refresh_token_parent_id", "parent_id"),
+        Index("ix_refresh_token_user_id_tenant_id", "user_id", "tenant_id"),
+    )
     id: Mapped[uuid.UUID] = _id()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     family_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -17,6 +17,7 @@ from oauth_fixtures import (
     REDIRECT_URI,
     begin_login,
     callback,
+    callback_body,
     problem_type,
     row_counts,
     sign_in,
@@ -84,7 +85,7 @@ async def test_sign_in_through_the_providers_real_redirect(
     location = urlsplit(redirect.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
     returned = {name: values[0] for name, values in parse_qs(location.query).items()}
-    response = await client.post("/auth/callback", json=returned)
+    response = await client.post("/auth/callback", json=callback_body(**returned))
     assert response.status_code == 200, response.text
     assert response.json()["email"] == "ada@example.com"
 
@@ -177,12 +178,28 @@ async def test_existing_email_unverified_by_the_provider_is_not_linked(
 # ---- refused callbacks: a problem response, and nothing written ------------------------------
 
 
+async def test_callback_from_another_browser_is_refused(
+    client: httpx.AsyncClient, oidc: FakeOIDCProvider, conn: AsyncConnection
+) -> None:
+    # Login CSRF: an attacker's own code and state, fed to a victim's browser, lack the secret
+    # that only the attacker's browser holds.
+    attackers = oidc.approve(await begin_login(client), OIDCUser("mallory@example.com"))
+    before = await row_counts(conn)
+    body = {"code": attackers.code, "state": attackers.state, "flow_secret": "v" * 32}
+    response = await client.post("/auth/callback", json=body)
+    assert response.status_code == 400
+    assert problem_type(response) == "oauth-state-invalid"
+    assert oidc.calls["token"] == 0
+    assert await row_counts(conn) == before
+    assert (await callback(client, attackers)).status_code == 200  # its own browser still can
+
+
 async def test_unknown_state_is_refused(
     client: httpx.AsyncClient, oidc: FakeOIDCProvider, conn: AsyncConnection
 ) -> None:
     approval = oidc.approve(await begin_login(client), ADA)
     before = await row_counts(conn)
-    response = await client.post("/auth/callback", json={"code": approval.code, "state": "x" * 43})
+    response = await client.post("/auth/callback", json=callback_body(approval.code, "x" * 43))
     assert response.status_code == 400
     assert problem_type(response) == "oauth-state-invalid"
     assert oidc.calls["token"] == 0
@@ -222,7 +239,7 @@ async def test_replayed_code_is_refused(
     assert (await callback(client, used)).status_code == 200
     fresh = oidc.approve(await begin_login(client), ADA)
     before = await row_counts(conn)
-    response = await client.post("/auth/callback", json={"code": used.code, "state": fresh.state})
+    response = await client.post("/auth/callback", json=callback_body(used.code, fresh.state))
     assert response.status_code == 400
     assert problem_type(response) == "authorization-code-refused"
     assert "invalid_grant" in response.json()["detail"]
@@ -237,7 +254,7 @@ async def test_code_from_another_authorization_is_refused(
     victims = oidc.approve(await begin_login(client), ADA)
     before = await row_counts(conn)
     response = await client.post(
-        "/auth/callback", json={"code": attackers.code, "state": victims.state}
+        "/auth/callback", json=callback_body(attackers.code, victims.state)
     )
     assert response.status_code == 400
     assert problem_type(response) == "authorization-code-refused"

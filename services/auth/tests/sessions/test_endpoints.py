@@ -64,14 +64,27 @@ async def test_previous_token_within_grace_gets_a_sibling(
     client: httpx.AsyncClient, people: People
 ) -> None:
     owner = await people.tenant_owner()
-    first = await _refresh(client, owner.refresh_token)
+    first = (await _refresh(client, owner.refresh_token)).json()["refresh_token"]
     # Two tabs refreshed at once: the second presents the token the first just spent.
     again = await _refresh(client, owner.refresh_token)
     assert again.status_code == 200
-    assert again.json()["refresh_token"] != first.json()["refresh_token"]
-    # Both branches still work.
-    assert (await _refresh(client, first.json()["refresh_token"])).status_code == 200
-    assert (await _refresh(client, again.json()["refresh_token"])).status_code == 200
+    twin = again.json()["refresh_token"]
+    assert twin != first
+    # Whichever twin is used first lives on; the other ends (a family has one live leaf).
+    assert (await _refresh(client, twin)).status_code == 200
+    late = await _refresh(client, first)
+    assert (late.status_code, late.json()["detail"]) == (401, "The refresh token is revoked.")
+
+
+async def test_grace_ends_once_a_child_was_used(client: httpx.AsyncClient, people: People) -> None:
+    owner = await people.tenant_owner()
+    child = (await _refresh(client, owner.refresh_token)).json()["refresh_token"]
+    grandchild = (await _refresh(client, child)).json()["refresh_token"]
+    # Within seconds, but the original is no longer the previous token of the live one.
+    reuse = await _refresh(client, owner.refresh_token)
+    assert reuse.status_code == 401
+    assert reuse.json()["type"].endswith("/refresh-token-reused")
+    assert (await _refresh(client, grandchild)).status_code == 401
 
 
 async def test_previous_token_after_grace_is_reuse(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from auth_service.deps import ClientIp, Keys, Settings
 from auth_service.oauth import service
 from auth_service.oauth.providers import ProviderDirectory
-from auth_service.oauth.schemas import AuthorizationOut, CallbackIn, LoginOut, ProvidersOut
+from auth_service.oauth.schemas import AuthorizationOut, LoginCallbackIn, LoginOut, ProvidersOut
 from common.db import DbSession
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -41,7 +41,7 @@ async def login(
 
 @router.post("/callback", response_model=LoginOut)
 async def callback(
-    body: CallbackIn,
+    body: LoginCallbackIn,
     session: DbSession,
     directory: Directory,
     keys: Keys,
@@ -50,5 +50,12 @@ async def callback(
 ) -> LoginOut:
     """Finish sign-in with the code and state the provider returned; answers with tokens."""
     return await service.complete_login(
-        session, directory, keys, settings, code=body.code, state=body.state, ip=ip
+        session,
+        directory,
+        keys,
+        settings,
+        code=body.code,
+        state=body.state,
+        flow_secret=body.flow_secret,
+        ip=ip,
     )

@@ -56,6 +56,7 @@ async def begin(
         secrets.token_urlsafe(24),
         secrets.token_urlsafe(48),
     )
+    flow_secret = secrets.token_urlsafe(24) if purpose == "login" else None
     expires_at = datetime.now(UTC) + timedelta(minutes=settings.oauth_state_minutes)
     await repository.insert_state(
         session,
@@ -64,6 +65,7 @@ async def begin(
             provider=provider_name,
             purpose=purpose,
             nonce=nonce,
+            binding_hash=token_hash(flow_secret) if flow_secret else None,
             code_verifier_enc=_box(settings).encrypt(verifier.encode(), context=state.encode()),
             redirect_uri=redirect,
             tenant_id=tenant_id,
@@ -80,7 +82,11 @@ async def begin(
         **(extra_params or {}),
     )
     return AuthorizationOut(
-        authorization_url=url, state=state, expires_at=expires_at, provider=provider_name
+        authorization_url=url,
+        state=state,
+        expires_at=expires_at,
+        provider=provider_name,
+        flow_secret=flow_secret,
     )
 
 
@@ -94,15 +100,18 @@ async def complete(
     purpose: str,
     scopes: list[str],
     started_by: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
+    flow_secret: str | None = None,
 ) -> CompletedFlow:
     """Consume the state, exchange the code, and validate the ID token (or read userinfo).
 
     ``started_by`` (tenant, user) must match who began the flow, checked before the code is spent.
     """
-    pending = await repository.consume_state(session, token_hash(state), purpose)
+    binding = token_hash(flow_secret) if flow_secret else None
+    pending = await repository.consume_state(session, token_hash(state), purpose, binding)
     if pending is None:
         raise BadRequest(
-            "The state is unknown, expired or already used; start the sign-in again.",
+            "The state is unknown, expired, already used or was started in another browser;"
+            " start the sign-in again.",
             type_slug="oauth-state-invalid",
         )
     if (pending.tenant_id, pending.user_id) != started_by:

@@ -15,13 +15,16 @@ async def insert_state(session: AsyncSession, state: OAuthState) -> None:
     await session.flush()
 
 
-async def consume_state(session: AsyncSession, state_hash: str, purpose: str) -> OAuthState | None:
+async def consume_state(
+    session: AsyncSession, state_hash: str, purpose: str, binding_hash: str | None
+) -> OAuthState | None:
     """Mark a pending request used and return it; None if unknown, expired, used or mismatched."""
     query = (
         update(OAuthState)
         .where(
             OAuthState.state_hash == state_hash,
             OAuthState.purpose == purpose,
+            OAuthState.binding_hash.is_not_distinct_from(binding_hash),
             OAuthState.used_at.is_(None),
             OAuthState.expires_at > func.now(),
         )

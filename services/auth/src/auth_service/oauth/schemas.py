@@ -13,11 +13,20 @@ class AuthorizationOut(BaseModel):
     state: str
     expires_at: datetime
     provider: str
+    flow_secret: str | None = Field(
+        default=None,
+        description="Sign-in only: keep it in the browser that started (sessionStorage) and "
+        "send it with the callback.",
+    )
 
 
 class CallbackIn(BaseModel):
     code: str = Field(min_length=1, max_length=2048)
     state: str = Field(min_length=16, max_length=256)
+
+
+class LoginCallbackIn(CallbackIn):
+    flow_secret: str = Field(min_length=16, max_length=256)
 
 
 class LoginOut(TokenPair):

@@ -47,10 +47,18 @@ async def complete_login(
     *,
     code: str,
     state: str,
+    flow_secret: str,
     ip: str | None,
 ) -> LoginOut:
     done = await flow.complete(
-        session, directory, settings, code=code, state=state, purpose="login", scopes=[]
+        session,
+        directory,
+        settings,
+        code=code,
+        state=state,
+        purpose="login",
+        scopes=[],
+        flow_secret=flow_secret,
     )
     user, is_new = await _find_or_create_user(session, done.provider.name, done.claims)
     await repository.touch_login(session, done.provider.name, str(done.claims["sub"]), user.id)
