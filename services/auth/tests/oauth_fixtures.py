@@ -57,6 +57,7 @@ async def app_settings(settings: AuthSettings, oidc: FakeOIDCProvider) -> AuthSe
         token_url=f"{oidc.issuer}/token",
         userinfo_url=f"{oidc.issuer}/userinfo",
         scopes=["email", "profile"],
+        trust_email=True,
     )
     providers = {"dev": oidc_config, "google": oidc_config, "plain": plain}
     return make_settings(

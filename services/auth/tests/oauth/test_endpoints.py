@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auth_service.config import AuthSettings
 from auth_testing import People
 from common.testing.oidc_provider import FakeOIDCProvider, OIDCUser
 from oauth_fixtures import *  # noqa: F403
@@ -131,8 +132,8 @@ async def test_invited_person_joins_the_inviting_tenant_with_the_invited_role(
     assert open_invitations.json() == []
 
 
-async def test_unverified_email_does_not_accept_a_waiting_invitation(
-    client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People
+async def test_unverified_email_neither_signs_in_nor_takes_an_invitation(
+    client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People, conn: AsyncConnection
 ) -> None:
     owner = await people.tenant_owner("owner@acme.example", "Acme")
     await client.post(
@@ -140,15 +141,30 @@ async def test_unverified_email_does_not_accept_a_waiting_invitation(
         json={"email": "grace@example.com", "role": "admin"},
         headers=owner.headers,
     )
+    before = await row_counts(conn)
     claimed = OIDCUser("grace@example.com", "Grace", email_verified=False)
     response = await sign_in(client, oidc, claimed)
-    assert response.status_code == 200, response.text
-    assert response.json()["tenant_id"] != str(owner.tenant_id)
-    assert response.json()["role"] == "owner"
+    assert response.status_code == 400
+    assert problem_type(response) == "email-unverified"
+    assert await row_counts(conn) == before
     still_open = await client.get(
         f"/auth/tenants/{owner.tenant_id}/invitations", headers=owner.headers
     )
     assert [invitation["email"] for invitation in still_open.json()] == ["grace@example.com"]
+
+
+async def test_an_untrusted_plain_provider_cannot_create_accounts(
+    client: httpx.AsyncClient,
+    oidc: FakeOIDCProvider,
+    app_settings: AuthSettings,
+    conn: AsyncConnection,
+) -> None:
+    app_settings.oauth_providers["plain"].trust_email = False
+    before = await row_counts(conn)
+    response = await sign_in(client, oidc, ADA, provider="plain")
+    assert response.status_code == 400
+    assert problem_type(response) == "email-unverified"
+    assert await row_counts(conn) == before
 
 
 async def test_plain_oauth2_provider_signs_in_through_userinfo(

@@ -62,8 +62,7 @@ async def complete_login(
     )
     user, is_new = await _find_or_create_user(session, done.provider.name, done.claims)
     await repository.touch_login(session, done.provider.name, str(done.claims["sub"]), user.id)
-    if _email_verified(done.claims):
-        await _accept_invitations(session, user)
+    await _accept_invitations(session, user)
     tenant_id, role = await _tenant_for(session, user)
     await audit.record(
         session,
@@ -95,14 +94,20 @@ async def _find_or_create_user(
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
         raise BadRequest("The provider did not share an email address; allow the email scope.")
-    # An existing account is joined only on a provider-verified email, never on a claimed one.
-    existing = await tenants.user_by_email(session, email)
-    if existing is not None and not _email_verified(claims):
+    if len(email) > 320:
+        raise BadRequest("The provider's email address is longer than 320 characters.")
+    # Accounts are keyed by email, so only a provider-verified email may create or join one:
+    # otherwise whoever claims an address first would sit in its owner's account later.
+    if not _email_verified(claims):
         raise BadRequest(
-            "An account with this email exists, and the provider has not verified the email.",
+            "The provider has not verified this email address; verify it there first.",
             type_slug="email-unverified",
         )
-    user = existing or await tenants.create_user(session, email, claims.get("name"))
+    existing = await tenants.user_by_email(session, email)
+    name = claims.get("name")
+    user = existing or await tenants.create_user(
+        session, email, name[:200] if isinstance(name, str) else None
+    )
     await repository.link_identity(session, provider, subject, user.id, email)
     return user, existing is None
 
