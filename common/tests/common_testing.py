@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
+from sqlalchemy import text
 
 from common.app import create_app
 from common.config import ServiceSettings
+from common.db import DbSession
 from common.errors import Conflict
 from common.security import AnyCaller, Principal, TenantRole
 
@@ -41,6 +43,14 @@ async def conflict() -> None:
 @router.get("/boom")
 async def boom() -> None:
     raise RuntimeError("secret internals: password=hunter2")
+
+
+@router.get("/db-error/{sqlstate}")
+async def db_error(sqlstate: str, session: DbSession) -> None:
+    """Make the database raise the given SQLSTATE (5 letters or digits)."""
+    if not sqlstate.isalnum() or len(sqlstate) != 5:
+        raise Conflict("bad code")
+    await session.execute(text(f"DO $$ BEGIN RAISE SQLSTATE '{sqlstate}'; END $$"))
 
 
 @router.get("/whoami")

@@ -130,3 +130,14 @@ async def test_cors_allows_configured_origins_only(probe: httpx.AsyncClient) -> 
 async def test_protected_routes_need_a_token(probe: httpx.AsyncClient, path: str) -> None:
     response = await probe.get(path)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "status", "slug"),
+    [("23505", 409, "conflict"), ("22021", 400, "invalid-text"), ("40001", 500, "internal-error")],
+)
+async def test_database_errors_caused_by_callers_are_problems(
+    probe: httpx.AsyncClient, sqlstate: str, status: int, slug: str
+) -> None:
+    response = await probe.get(f"/db-error/{sqlstate}")
+    assert (response.status_code, response.json()["type"].rsplit("/", 1)[1]) == (status, slug)

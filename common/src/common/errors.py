@@ -16,8 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from common.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
-# SQLSTATE of text PostgreSQL cannot store in a UTF-8 database (a NUL character).
-CHARACTER_NOT_IN_REPERTOIRE = "22021"
+# SQLSTATEs answered as the caller's problem: (status, detail, problem type).
+DATABASE_PROBLEMS = {
+    # text PostgreSQL cannot store in a UTF-8 database (a NUL character)
+    "22021": (400, "Text in the request may not contain NUL (U+0000).", "invalid-text"),
+    # a unique key taken by a request that committed a moment earlier (two at once)
+    "23505": (409, "That already exists (another request just made it); retry.", "conflict"),
+}
 
 
 class MeridianError(Exception):
@@ -221,14 +226,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DBAPIError)
-    async def _unstorable(_: Request, exc: DBAPIError) -> JSONResponse:
-        # PostgreSQL text cannot hold NUL, so a request carrying one fails at the database; that
-        # is the caller's input, not a fault. Every other database error stays a 500.
-        if getattr(exc.orig, "sqlstate", None) != CHARACTER_NOT_IN_REPERTOIRE:
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Errors that the caller's input or a concurrent twin request caused, not a fault of ours;
+        # every other database error stays a 500.
+        known = DATABASE_PROBLEMS.get(getattr(exc.orig, "sqlstate", None) or "")
+        if known is None:
             raise exc
-        return problem_response(
-            400, "Text in the request may not contain NUL (U+0000).", type_slug="invalid-text"
-        )
+        status, detail, slug = known
+        return problem_response(status, detail, type_slug=slug)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -19,10 +19,11 @@ from fastapi import Depends, Request
 from joserfc import jws, jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
+from loguru import logger
 
 from common.config import ServiceSettings
 from common.context import tenant_id_var
-from common.errors import BadRequest, Forbidden, Unauthorized
+from common.errors import BadRequest, Forbidden, MeridianError, Unauthorized
 
 ALGORITHMS = ["ES256"]
 API_KEY_PREFIX = "mk_"
@@ -65,7 +66,11 @@ class ApiKeyResolver(Protocol):
 
 
 class JwksKeySource:
-    """Fetches auth's JWKS, caches it, refetches for an unknown kid (at most every 10 s)."""
+    """Fetches auth's JWKS, caches it, refetches for an unknown kid (at most every 10 s).
+
+    While auth cannot be reached, the keys already known keep working (retried every 30 s), so
+    an auth outage does not stop every other service from accepting the tokens it issued.
+    """
 
     def __init__(
         self, fetch: Callable[[], Awaitable[dict[str, Any]]], ttl_seconds: int = 300
@@ -91,7 +96,14 @@ class JwksKeySource:
         return kid not in self._kids and age > 10
 
     async def _refresh(self) -> None:
-        document = await self._fetch()
+        try:
+            document = await self._fetch()
+        except MeridianError:
+            if self._keys is None:
+                raise
+            logger.warning("JWKS refetch failed; keeping the {} known keys", len(self._kids))
+            self._fetched_at = time.monotonic() - max(self._ttl - 30, 0)
+            return
         self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
         self._kids = {key.get("kid") for key in document.get("keys", [])}
         self._fetched_at = time.monotonic()

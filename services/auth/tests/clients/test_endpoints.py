@@ -126,3 +126,18 @@ async def test_revoked_api_key_cannot_be_exchanged(
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+async def test_malformed_basic_credentials_are_a_bad_request(client: httpx.AsyncClient) -> None:
+    values = [
+        b"Basic \xc3\xa9\xc3\xa9",
+        b"Basic not base64!",
+        b"Basic " + base64.b64encode(b"\xff\xfe"),
+    ]
+    for value in values:
+        response = await client.post(
+            "/auth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": value},
+        )
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_request")

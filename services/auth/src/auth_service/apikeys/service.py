@@ -17,8 +17,9 @@ from common.security import API_KEY_PREFIX, Principal
 
 
 def _new_key() -> tuple[str, str]:
-    """(prefix, full key): ``mk_<8 hex>_<secret>``; the prefix identifies it in lists and logs."""
-    prefix = f"{API_KEY_PREFIX}{secrets.token_hex(4)}"
+    """(prefix, full key): ``mk_<12 hex>_<secret>``; the prefix names it in lists and logs (48 bits,
+    so a collision with the unique index is negligible)."""
+    prefix = f"{API_KEY_PREFIX}{secrets.token_hex(6)}"
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 

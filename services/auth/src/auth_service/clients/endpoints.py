@@ -1,8 +1,8 @@
 """OAuth 2.0 token endpoint (RFC 6749 client credentials, RFC 8693 token exchange)."""
 
 import base64
-import binascii
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
@@ -16,14 +16,20 @@ router = APIRouter(tags=["tokens"])
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """HTTP Basic client authentication: id and secret form-urlencoded, then base64 (RFC 6749
+    2.3.1)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
-        client_id, _, secret = base64.b64decode(value).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("Malformed Basic credentials.", error="invalid_request") from exc
-    return client_id, secret
+        client_id, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError and non-ASCII input
+        raise BadRequest(
+            "Malformed Basic credentials.",
+            type_slug="oauth-invalid-request",
+            error="invalid_request",
+        ) from exc
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 @router.post("/auth/token")
