@@ -92,7 +92,11 @@ class Schedule:
 
 @dataclass
 class JobSet:
-    """What a service's worker runs: job entrypoints (retried with backoff) and cron schedules."""
+    """What a service's worker runs: job entrypoints (retried with backoff) and cron schedules.
+
+    A schedule does not do its work itself: when it fires it queues a job of the same name, so
+    scheduled work is retried with backoff too and every outcome is in the job log.
+    """
 
     service: str
     jobs: dict[str, JobHandler] = field(default_factory=dict)
@@ -116,11 +120,14 @@ class JobSet:
     def build(self, pool: asyncpg.Pool) -> PgQueuer:
         driver = AsyncpgPoolDriver(pool)
         settings = queue_settings(self.service)
-        pgq = PgQueuer(driver, channel=settings.channel, queries=queries_for(driver, self.service))
+        queries = queries_for(driver, self.service)
+        pgq = PgQueuer(driver, channel=settings.channel, queries=queries)
         for name, handler in self.jobs.items():
             pgq.entrypoint(name, executor_factory=self._retrying)(_decode(name, handler))
         for schedule in self.schedules:
-            pgq.schedule(schedule.name, schedule.cron, clean_old=True)(_logged(schedule))
+            job = _decode(schedule.name, _ignoring_payload(schedule.handler))
+            pgq.entrypoint(schedule.name, executor_factory=self._retrying)(job)
+            pgq.schedule(schedule.name, schedule.cron, clean_old=True)(_queuer(queries, schedule))
         return pgq
 
     def _retrying(self, params: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
@@ -141,15 +148,20 @@ def _decode(name: str, handler: JobHandler) -> Callable[[Job], Awaitable[None]]:
     return run
 
 
-def _logged(schedule: Schedule) -> Callable[[Any], Awaitable[None]]:
-    async def run(_: Any) -> None:
-        logger.info("schedule {} ({}) fired", schedule.name, schedule.cron)
-        try:
-            await schedule.handler()
-        except Exception:
-            logger.exception("schedule {} failed; it runs again at its next time", schedule.name)
+def _ignoring_payload(handler: CronHandler) -> JobHandler:
+    async def run(_: dict[str, Any]) -> None:
+        await handler()
 
     return run
+
+
+def _queuer(queries: Queries, schedule: Schedule) -> Callable[[Any], Awaitable[None]]:
+    async def fire(_: Any) -> None:
+        # One pending run at most: a run still queued (or retrying) absorbs the next firing.
+        await queries.enqueue(schedule.name, b"{}", dedupe_key=schedule.name, on_conflict="skip")
+        logger.info("schedule {} ({}) queued its job", schedule.name, schedule.cron)
+
+    return fire
 
 
 async def run_worker(jobset: JobSet, dsn: str) -> None:

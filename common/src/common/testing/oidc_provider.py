@@ -11,7 +11,8 @@ token; client_secret_basic or client_secret_post), ``/jwks``, ``/userinfo`` and 
 
 Knobs: ``override_next_id_token`` (wrong nonce, expiry, audience, issuer; or an unknown key),
 ``revoke_refresh_token``, ``omit_refresh_token``, ``access_token_seconds``, ``outage`` (names of
-endpoints answering 503); what happened is in ``calls`` (per endpoint and per grant type),
+endpoints answering 503), ``withheld`` (scopes unticked at consent); what happened is in
+``calls`` (per endpoint and per grant type),
 ``token_responses`` and ``revocations``.
 """
 
@@ -129,6 +130,7 @@ class FakeOIDCProvider:
         self.omit_refresh_token = False
         self.calls: Counter[str] = Counter()  # per endpoint name, and per token grant type
         self.outage: set[str] = set()  # endpoint names that answer 503
+        self.withheld: set[str] = set()  # scopes the person unticks at consent
         self.token_responses: list[dict[str, Any]] = []
         self.revocations: list[str] = []
         self._key = _rsa_key("fake-oidc-1")
@@ -283,7 +285,8 @@ class FakeOIDCProvider:
         self._codes[code] = _Code(
             user=user,
             redirect_uri=params["redirect_uri"],
-            scope=params.get("scope", ""),
+            # Granular consent: the person may untick scopes (the ``withheld`` knob).
+            scope=" ".join(x for x in params.get("scope", "").split() if x not in self.withheld),
             nonce=params.get("nonce"),
             code_challenge=params["code_challenge"],
             # Google's way of asking for a refresh token, or the OIDC scope for it.

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auth_service.config import AuthSettings
 from auth_testing import People
 from common.testing.oidc_provider import FakeOIDCProvider, OIDCUser
 from oauth_fixtures import *  # noqa: F403
@@ -319,3 +320,27 @@ async def test_disconnect_during_a_provider_outage_still_forgets_the_grant(
         "/auth/audit", params={"action": "grant.disconnected"}, headers=owner.headers
     )
     assert audit.json()["events"][0]["details"] == {"revoked_at_provider": False}
+
+
+async def test_a_consent_without_the_analytics_scope_is_refused(
+    client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People, conn: AsyncConnection
+) -> None:
+    owner = await people.tenant_owner()
+    oidc.withheld = {ANALYTICS_SCOPE}
+    before = await row_counts(conn)
+    response = await connect_grant(client, oidc, owner, ANALYTICS)
+    assert response.status_code == 400
+    assert problem_type(response) == "grant-scope-missing"
+    assert await row_counts(conn) == before
+
+
+async def test_disconnect_works_when_the_provider_is_gone_from_settings(
+    client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People, app_settings: AuthSettings
+) -> None:
+    owner = await people.tenant_owner()
+    assert (await connect_grant(client, oidc, owner, ANALYTICS)).status_code == 200
+    client.app.state.providers._providers.pop("google")  # type: ignore[attr-defined]
+    client.app.state.providers._endpoints.clear()  # type: ignore[attr-defined]
+    response = await client.delete("/auth/grants/google", headers=owner.headers)
+    assert response.status_code == 204
+    assert (await client.get("/auth/grants", headers=owner.headers)).json() == []

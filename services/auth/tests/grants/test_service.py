@@ -95,3 +95,33 @@ async def test_job_counts_a_provider_outage_as_failed_and_keeps_the_grants(
         ("active", "google could not be reached to refresh the token."),
         ("active", "google could not be reached to refresh the token."),
     ]
+
+
+async def test_job_counts_any_grant_error_as_failed_and_goes_on(
+    client: httpx.AsyncClient,
+    oidc: FakeOIDCProvider,
+    people: People,
+    database: Database,
+    app_settings: AuthSettings,
+    conn: AsyncConnection,
+) -> None:
+    await _connect(client, oidc, people, "Garbled", seconds=10 * 60)
+    await _connect(client, oidc, people, "Fine", seconds=10 * 60)
+    # One grant's refresh token no longer decrypts (say, a key mix-up): not an Upstream error.
+    await conn.execute(
+        text(
+            "UPDATE auth.provider_grant g"
+            " SET refresh_token_enc = decode('01' || repeat('00', 40), 'hex')"
+            " FROM auth.tenant t WHERE t.id = g.tenant_id AND t.name = 'Garbled'"
+        )
+    )
+    directory = client.app.state.providers  # type: ignore[attr-defined]
+    counts = await refresh_expiring(database.sessionmaker, directory, app_settings)
+    assert counts == {"refreshed": 1, "needs_reconsent": 0, "failed": 1}
+    errors = await conn.execute(
+        text(
+            "SELECT t.name, g.last_error FROM auth.provider_grant g"
+            " JOIN auth.tenant t ON t.id = g.tenant_id ORDER BY t.name"
+        )
+    )
+    assert [tuple(row) for row in errors] == [("Fine", None), ("Garbled", "ValueError")]

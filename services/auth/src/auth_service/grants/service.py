@@ -22,7 +22,7 @@ from auth_service.oauth import flow
 from auth_service.oauth.providers import ProviderDirectory
 from auth_service.oauth.schemas import AuthorizationOut
 from common.crypto import SecretBox
-from common.errors import BadRequest, Conflict, NotFound, Upstream
+from common.errors import BadRequest, Conflict, MeridianError, NotFound, Upstream
 from common.security import Principal
 
 # httpx errors are not OSErrors: a provider that is down or answers 5xx raises HTTPError, and
@@ -91,6 +91,14 @@ async def complete_connect(
         scopes=[],
         started_by=(caller.tenant_id, caller.user_id),
     )
+    granted = str(done.token.get("scope", " ".join(settings.grant_scopes))).split()
+    missing = sorted(set(settings.grant_scopes) - set(granted) - {"openid", "email"})
+    if missing:
+        # Granular consent lets a person untick a scope; without it the data cannot be read.
+        raise BadRequest(
+            f"The provider did not grant {' '.join(missing)}; connect again and allow it.",
+            type_slug="grant-scope-missing",
+        )
     refresh_token = done.token.get("refresh_token")
     if not refresh_token:
         raise BadRequest(
@@ -101,7 +109,7 @@ async def complete_connect(
     provider = done.provider.name
     values = {
         "status": "active",
-        "scopes": str(done.token.get("scope", " ".join(settings.grant_scopes))).split(),
+        "scopes": granted,
         "account_email": done.claims.get("email"),
         "refresh_token_enc": _seal(settings, tenant_id, refresh_token),
         "access_token_enc": _seal(settings, tenant_id, done.token["access_token"]),
@@ -170,7 +178,11 @@ async def disconnect(
 async def _revoke_upstream(
     directory: ProviderDirectory, settings: AuthSettings, grant: ProviderGrant
 ) -> bool:
-    endpoints = await directory.get(grant.provider)
+    try:
+        endpoints = await directory.get(grant.provider)
+    except MeridianError as exc:  # provider gone from settings or its discovery down
+        logger.warning("revocation at {} skipped: {}", grant.provider, exc.detail)
+        return False
     if not endpoints.revocation_url or grant.refresh_token_enc is None:
         return False
     token = _open(settings, grant.tenant_id, grant.refresh_token_enc)
@@ -285,10 +297,12 @@ async def refresh_expiring(
             if grant is None or grant.status != "active":
                 continue
             try:
-                await refresh_grant(session, directory, settings, grant)
-            except Upstream as exc:
-                logger.warning("grant {} not refreshed: {}", grant_id, exc.detail)
-                await repository.update_grant(session, grant_id, last_error=exc.detail)
+                async with session.begin_nested():
+                    await refresh_grant(session, directory, settings, grant)
+            except Exception as exc:  # one grant's trouble must not hold back the others
+                detail = exc.detail if isinstance(exc, MeridianError) else type(exc).__name__
+                logger.warning("grant {} not refreshed: {}", grant_id, detail)
+                await repository.update_grant(session, grant_id, last_error=detail)
                 counts["failed"] += 1
                 continue
             await session.refresh(grant)
