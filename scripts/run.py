@@ -60,10 +60,14 @@ DEV_PROVIDER_PORT = 8009
 DEV_REDIRECT = "http://localhost:3000/oauth/callback"
 
 
-def _dev_provider(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+def _dev_provider(
+    entries: list[ServiceEntry], env: dict[str, str]
+) -> subprocess.Popen[bytes] | None:
     """In development with no sign-in provider configured, a local one named "dev" on :8009 that
     signs everyone in as the demo owner, so the sign-in flow can be tried at once."""
-    if env.get("ENVIRONMENT", "development") != "development" or env.get("AUTH_OAUTH_PROVIDERS"):
+    auth = next((entry for entry in entries if entry.name == "auth"), None)
+    settings = auth.settings() if auth else None
+    if settings is None or not settings.is_development or settings.providers():  # type: ignore[attr-defined]
         return None
     base = f"http://127.0.0.1:{DEV_PROVIDER_PORT}"
     env["AUTH_OAUTH_PROVIDERS"] = json.dumps(
@@ -82,7 +86,8 @@ def _dev_provider(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
 def main(names: list[str]) -> None:
     entries = select(names)
     env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
-    provider = _dev_provider(env)
+    os.environ.update(env)
+    provider = _dev_provider(entries, env)
     os.environ.update(env)
     for entry in entries:
         asyncio.run(migrate(entry.settings()))

@@ -46,3 +46,8 @@ async def test_json_lines_carry_service_request_and_tenant(
     )
     assert (stdlib["name"], stdlib["level"]["name"]) == ("uvicorn.error", "WARNING")
     assert all(line["record"]["level"]["name"] == "ERROR" for line in errors)
+    [access] = [
+        line["record"] for line in lines if line["record"]["message"].startswith("GET /boom")
+    ]
+    assert access["message"].split()[:3] == ["GET", "/boom", "500"]
+    assert access["extra"]["request_id"] == "req-42"

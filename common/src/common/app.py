@@ -91,7 +91,7 @@ def create_app(
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )
-    _outermost(app, RequestContextMiddleware)
+    _outermost(app, lambda inner: RequestContextMiddleware(inner, access_log=settings.log_access))
 
     @app.get(
         "/health",

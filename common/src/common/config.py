@@ -82,6 +82,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     log_to_files: bool = True
+    log_access: bool = True
 
     cors_origins: Annotated[list[str], NoDecode] = [
         "http://localhost:3000",

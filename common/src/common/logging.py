@@ -48,8 +48,10 @@ def _bind_context(record: Record) -> None:
     record["extra"]["tenant_id"] = tenant_id_var.get() or "-"
 
 
-def setup_logging(settings: ServiceSettings) -> None:
-    """Configure loguru for one service process. Safe to call more than once."""
+def setup_logging(settings: ServiceSettings, process: str = "") -> None:
+    """Configure loguru for one service process (``process="worker"`` for its worker, which
+    writes its own files: two processes rotating one file would lose lines). Safe to call more
+    than once."""
     logger.remove()
     logger.configure(extra={"service": settings.service_name}, patcher=_bind_context)
     serialize = settings.log_json
@@ -63,7 +65,7 @@ def setup_logging(settings: ServiceSettings) -> None:
     )
     if settings.log_to_files:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
-        name = settings.service_name
+        name = f"{settings.service_name}-{process}" if process else settings.service_name
         for suffix, level in (("", settings.log_level), ("-error", "ERROR")):
             logger.add(
                 settings.log_dir / f"{name}{suffix}.log",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
+from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.context import request_id_var, tenant_id_var
@@ -26,10 +28,12 @@ _DOC_PATHS = ("/docs", "/redoc")
 
 
 class RequestContextMiddleware:
-    """Assigns a request id (or keeps a sane incoming X-Request-Id) and adds security headers."""
+    """Assigns a request id (or keeps a sane incoming X-Request-Id), adds security headers, and
+    writes one access line per request (method, path, status, milliseconds)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,9 +46,13 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         tenant_token = tenant_id_var.set(None)
         is_docs = scope["path"].startswith(_DOC_PATHS)
+        started = time.perf_counter()
+        status = 0
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
@@ -56,6 +64,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            if self.access_log:
+                elapsed = (time.perf_counter() - started) * 1000
+                logger.info("{} {} {} {:.1f}ms", scope["method"], scope["path"], status, elapsed)
             request_id_var.reset(rid_token)
             tenant_id_var.reset(tenant_token)
 

@@ -88,7 +88,7 @@ async def clean_up() -> None:
 
 def main() -> None:
     settings = get_settings()
-    setup_logging(settings)
+    setup_logging(settings, process="worker")
     dsn = asyncpg_dsn(service_url(settings))
     asyncio.run(run_worker(jobset, dsn))
 
