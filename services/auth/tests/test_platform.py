@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_service.config import AuthSettings
@@ -82,3 +83,46 @@ async def test_worker_schedules_are_visible_to_admins(
         ("auth.refresh_grants", "0 * * * *"),
         ("auth.rotate_signing_key", "15 3 * * *"),
     ]
+
+
+async def test_daily_jobs_clean_up_and_rotate(settings: AuthSettings, engine: AsyncEngine) -> None:
+    from auth_service import jobs
+    from auth_testing import make_settings
+
+    jobs._resources = jobs.Resources(
+        make_settings(settings.database_url or "", signing_key_rotation_days=0)
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO auth.oauth_state (state_hash, provider, purpose, nonce,"
+                    " code_verifier_enc, redirect_uri, expires_at)"
+                    " VALUES ('stale-state', 'dev', 'login', 'n', '\\x00', 'r',"
+                    " now() - interval '2 days')"
+                )
+            )
+            kids_before = set(
+                (await conn.execute(text("SELECT kid FROM auth.signing_key"))).scalars()
+            )
+        await jobs.clean_up()
+        await jobs.rotate_signing_key()
+        async with engine.connect() as conn:
+            stale = await conn.scalar(
+                text("SELECT count(*) FROM auth.oauth_state WHERE state_hash = 'stale-state'")
+            )
+            new = (
+                await conn.execute(
+                    text(
+                        "SELECT kid, activates_at > now() FROM auth.signing_key"
+                        " WHERE NOT (kid = ANY(:k))"
+                    ),
+                    {"k": list(kids_before)},
+                )
+            ).all()
+        assert stale == 0
+        assert [pending for _, pending in new] == [True]  # published now, signing a minute later
+    finally:
+        await jobs._resources.database.dispose()
+        await jobs._resources.http.aclose()
+        jobs._resources = None

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 from loguru import logger
-from sqlalchemy import text
 
 from auth_service.config import AuthSettings, get_settings
 from auth_service.grants.service import refresh_expiring
+from auth_service.keys import repository as keys_repository
 from auth_service.keys.service import KeyRing
+from auth_service.oauth import repository as oauth_repository
 from auth_service.oauth.providers import ProviderDirectory
+from auth_service.sessions import repository as sessions_repository
 from common.db import Database, service_url
 from common.jobs import JobSet, jobs_router, run_worker
 from common.logging import setup_logging
@@ -56,34 +58,20 @@ async def rotate_signing_key() -> None:
     """Daily check: rotate the signing key once it is older than the rotation period."""
     res = resources()
     async with res.database.sessionmaker() as session, session.begin():
-        age = await session.scalar(
-            text("SELECT now() - max(created_at) FROM auth.signing_key WHERE retired_at IS NULL")
-        )
+        age = await keys_repository.newest_key_age(session)
         if age is None or age >= timedelta(days=res.settings.signing_key_rotation_days):
             kid = await res.keyring.rotate(session)
-            logger.info("signing key rotated; now signing with {}", kid)
+            logger.info("signing key rotated; signing with {} after its pre-publication", kid)
 
 
 @jobset.cron("auth.clean_up", "30 2 * * *")
 async def clean_up() -> None:
-    """Daily 02:30: forget used or expired sign-in states and long-dead refresh tokens."""
+    """Daily 02:30: forget spent sign-in states and long-dead refresh tokens."""
     res = resources()
     async with res.database.sessionmaker() as session, session.begin():
-        states = await session.execute(
-            text("DELETE FROM auth.oauth_state WHERE expires_at < now() - interval '1 day'")
-        )
-        tokens = await session.execute(
-            text(
-                "DELETE FROM auth.refresh_token WHERE expires_at < now() - interval '7 days'"
-                " OR revoked_at < now() - interval '7 days'"
-            )
-        )
-    logger.info(
-        "clean-up at {}: {} states, {} refresh tokens",
-        datetime.now(UTC).isoformat(),
-        states.rowcount,  # type: ignore[attr-defined]
-        tokens.rowcount,  # type: ignore[attr-defined]
-    )
+        states = await oauth_repository.delete_expired_states(session)
+        tokens = await sessions_repository.delete_dead(session)
+    logger.info("clean-up: {} sign-in states, {} refresh tokens", states, tokens)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ async def create(session: AsyncSession, caller: Principal, body: ApiKeyIn) -> Ap
             prefix=prefix,
             secret_hash=token_hash(secret),
             scopes=list(body.scopes),
-            created_by=caller.user_id if caller.kind == "user" else None,
+            created_by=caller.user_id,
             expires_at=body.expires_at,
         ),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -51,3 +51,11 @@ async def retire_current(
 async def insert_key(session: AsyncSession, key: SigningKey) -> None:
     session.add(key)
     await session.flush()
+
+
+async def newest_key_age(session: AsyncSession) -> timedelta | None:
+    """How long ago the newest key was made (None when there is none)."""
+    age: timedelta | None = await session.scalar(
+        text("SELECT now() - max(created_at) FROM auth.signing_key WHERE retired_at IS NULL")
+    )
+    return age

@@ -44,15 +44,14 @@ async def rotate(
     return row.outcome, row.user_id, row.tenant_id, row.family_id, row.role
 
 
-async def revoke_family_of(session: AsyncSession, token_hash: str) -> bool:
-    result = await session.execute(
+async def revoke_family_of(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(
         text(
             "UPDATE auth.refresh_token SET revoked_at = now() WHERE revoked_at IS NULL"
             " AND family_id = (SELECT family_id FROM auth.refresh_token WHERE token_hash = :h)"
         ),
         {"h": token_hash},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def revoke_user_in_tenant(
@@ -67,3 +66,14 @@ async def revoke_user_in_tenant(
         )
         .values(revoked_at=text("now()"))
     )
+
+
+async def delete_dead(session: AsyncSession) -> int:
+    """Forget tokens a week past their expiry or revocation (the daily clean-up)."""
+    result = await session.execute(
+        text(
+            "DELETE FROM auth.refresh_token WHERE expires_at < now() - interval '7 days'"
+            " OR revoked_at < now() - interval '7 days'"
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

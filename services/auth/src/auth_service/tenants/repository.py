@@ -19,10 +19,6 @@ async def create_tenant(session: AsyncSession, name: str) -> Tenant:
     return tenant
 
 
-async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
-
-
 async def rename_tenant(session: AsyncSession, tenant_id: uuid.UUID, name: str) -> Tenant | None:
     await session.execute(
         update(Tenant).where(Tenant.id == tenant_id).values(name=name, updated_at=func.now())
