@@ -56,8 +56,8 @@ class AuthSettings(ServiceSettings):
     oauth_redirect_uris: Annotated[list[str], NoDecode] = ["http://localhost:3000/oauth/callback"]
     oauth_state_minutes: int = 10
     invitation_days: int = 14
-    # The Google Analytics grant: which provider it uses and the scopes it asks for.
-    grant_provider: str = "google"
+    # Data-source grants (Google Analytics): the providers that may be connected, the scopes.
+    grant_providers: list[str] = ["google"]
     grant_scopes: list[str] = [
         "openid",
         "email",

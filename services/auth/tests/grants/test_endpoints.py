@@ -344,3 +344,12 @@ async def test_disconnect_works_when_the_provider_is_gone_from_settings(
     response = await client.delete("/auth/grants/google", headers=owner.headers)
     assert response.status_code == 204
     assert (await client.get("/auth/grants", headers=owner.headers)).json() == []
+
+
+async def test_only_configured_data_sources_can_be_connected(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    owner = await people.tenant_owner()
+    response = await client.post("/auth/grants/dev/connect", json={}, headers=owner.headers)
+    assert response.status_code == 404
+    assert response.json()["available"] == ["google"]

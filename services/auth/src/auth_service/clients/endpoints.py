@@ -1,11 +1,12 @@
 """OAuth 2.0 token endpoint (RFC 6749 client credentials, RFC 8693 token exchange)."""
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from auth_service.clients import service
 from auth_service.deps import Keys, Settings
@@ -32,33 +33,27 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+class TokenForm(BaseModel):
+    """The form fields of the token endpoint (both grants)."""
+
+    grant_type: str = Field(max_length=100)
+    client_id: str | None = Field(default=None, max_length=64)
+    client_secret: str | None = Field(default=None, max_length=200)
+    scope: str | None = Field(default=None, max_length=500)
+    subject_token: str | None = Field(default=None, max_length=200)
+    subject_token_type: str | None = Field(default=None, max_length=200)
+
+
 @router.post("/auth/token")
 async def token(
     request: Request,
+    form: Annotated[TokenForm, Form()],
     session: DbSession,
     keys: Keys,
     settings: Settings,
-    grant_type: Annotated[str, Form(max_length=100)],
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=200)] = None,
-    scope: Annotated[str | None, Form(max_length=500)] = None,
-    subject_token: Annotated[str | None, Form(max_length=200)] = None,
-    subject_token_type: Annotated[str | None, Form(max_length=200)] = None,
 ) -> JSONResponse:
     """Tokens for Meridian services (client_credentials) and tenant machines (API key exchange)."""
-    body: dict[str, Any]
-    if grant_type == "client_credentials":
-        basic = _basic_credentials(request)
-        cid, secret = basic or (client_id or "", client_secret or "")
-        body = await service.client_credentials(session, keys, settings, cid, secret, scope)
-    elif grant_type == service.TOKEN_EXCHANGE:
-        body = await service.exchange_api_key(
-            session, keys, settings, subject_token or "", subject_token_type or ""
-        )
-    else:
-        raise BadRequest(
-            f"grant_type {grant_type!r} is not supported.",
-            type_slug="oauth-unsupported-grant-type",
-            error="unsupported_grant_type",
-        )
+    if basic := _basic_credentials(request):
+        form.client_id, form.client_secret = basic
+    body = await service.issue(session, keys, settings, form)
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

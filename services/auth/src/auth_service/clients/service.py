@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,34 @@ async def register_service_clients(session: AsyncSession, settings: AuthSettings
         await repository.upsert(session, client_id, token_hash(value), scopes)
         registered.append(client_id)
     await repository.delete_others(session, registered)
+
+
+class TokenRequest(Protocol):
+    grant_type: str
+    client_id: str | None
+    client_secret: str | None
+    scope: str | None
+    subject_token: str | None
+    subject_token_type: str | None
+
+
+async def issue(
+    session: AsyncSession, keyring: KeyRing, settings: AuthSettings, form: TokenRequest
+) -> dict[str, object]:
+    """One token request, by its grant type."""
+    if form.grant_type == "client_credentials":
+        return await client_credentials(
+            session, keyring, settings, form.client_id or "", form.client_secret or "", form.scope
+        )
+    if form.grant_type == TOKEN_EXCHANGE:
+        return await exchange_api_key(
+            session, keyring, settings, form.subject_token or "", form.subject_token_type or ""
+        )
+    raise BadRequest(
+        f"grant_type {form.grant_type!r} is not supported.",
+        type_slug="oauth-unsupported-grant-type",
+        error="unsupported_grant_type",
+    )
 
 
 def _oauth_error(status: int, error: str, description: str) -> Exception:

@@ -59,6 +59,10 @@ async def begin_connect(
     provider: str,
     redirect_uri: str | None,
 ) -> AuthorizationOut:
+    if provider not in settings.grant_providers:
+        raise NotFound(
+            f"{provider!r} is not a data source here.", available=settings.grant_providers
+        )
     return await flow.begin(
         session,
         directory,

@@ -28,5 +28,6 @@ async def metadata(request: Request) -> dict[str, Any]:
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_signing_alg_values_supported": ["ES256"],
     }
