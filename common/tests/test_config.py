@@ -55,18 +55,3 @@ def test_bare_names_in_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.Monke
         ProbeSettings()
     (tmp_path / ".env").write_text("LOG_LEVEL=ERROR\nPROBE_LOG_LEVEL=DEBUG\n")
     assert ProbeSettings().log_level == "DEBUG"
-
-
-def test_nested_placeholder_secrets_are_refused() -> None:
-    from auth_service.config import AuthSettings
-
-    with pytest.raises(ValidationError) as caught:
-        AuthSettings(
-            environment="production",
-            database_url="postgresql://db/x",
-            db_role_secret="r" * 32,
-            service_client_secret="s" * 32,
-            encryption_key="e" * 32,
-            service_client_secrets={"ingestion": DEV_PLACEHOLDER},
-        )
-    assert "service_client_secrets.ingestion still hold" in str(caught.value)
