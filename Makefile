@@ -22,7 +22,9 @@ setup: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv) ## Install uv if missin
 run: setup ## Start every service and its worker (embedded PostgreSQL unless DATABASE_URL is set)
 	$(UV) run python scripts/run.py
 
-dev services_start: run ## Same as run
+dev: run ## Same as run (the GA system's name)
+
+services_start: run ## Same as run (the GA system's name)
 
 service_auth: setup ## Run the auth service alone (with its worker)
 	$(UV) run python scripts/run.py auth
@@ -37,7 +39,8 @@ seed: setup ## Make sure the demo tenant exists (development only)
 	$(UV) run python scripts/seed_demo.py
 
 logs: ## Follow every service's log
-	@mkdir -p logs && touch logs/placeholder.log && tail -n 50 -F logs/*.log
+	@ls logs/*.log >/dev/null 2>&1 || { echo "no logs yet: start Meridian with make run"; exit 0; }; \
+	tail -n 50 -F logs/*.log
 
 lint: setup ## ruff and mypy
 	$(UV) run ruff check .
