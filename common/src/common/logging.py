@@ -43,6 +43,11 @@ class InterceptHandler(logging.Handler):
         named.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
+class _NotAsgiException(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Exception in ASGI application")
+
+
 def _bind_context(record: Record) -> None:
     record["extra"]["request_id"] = request_id_var.get() or "-"
     record["extra"]["tenant_id"] = tenant_id_var.get() or "-"
@@ -84,5 +89,7 @@ def setup_logging(settings: ServiceSettings, process: str = "") -> None:
         std = logging.getLogger(name)
         std.handlers = [InterceptHandler()]
         std.propagate = False
+    # Our 500 handler logs the error with its request id; uvicorn's second copy says no more.
+    logging.getLogger("uvicorn.error").addFilter(_NotAsgiException())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
