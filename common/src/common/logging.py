@@ -90,6 +90,8 @@ def setup_logging(settings: ServiceSettings, process: str = "") -> None:
         std.handlers = [InterceptHandler()]
         std.propagate = False
     # Our 500 handler logs the error with its request id; uvicorn's second copy says no more.
-    logging.getLogger("uvicorn.error").addFilter(_NotAsgiException())
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NotAsgiException) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(_NotAsgiException())
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
