@@ -47,7 +47,10 @@ lint: setup ## ruff and mypy
 	$(UV) run ruff format --check .
 	$(UV) run mypy common/src services/auth/src
 
-test: setup ## The whole suite on a throw-away database
+test: setup ## ruff and mypy, then the whole suite on a throw-away database
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy common/src services/auth/src
 	$(UV) run pytest
 
 bench: setup ## Benchmarks (figures printed as ratios to a baseline measured in the same run)
