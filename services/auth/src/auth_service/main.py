@@ -11,8 +11,6 @@ from auth_service import __version__
 from auth_service.apikeys import endpoints as apikeys
 from auth_service.apikeys.service import LocalApiKeyResolver
 from auth_service.audit import endpoints as audit
-from auth_service.clients import endpoints as clients
-from auth_service.clients.service import register_service_clients
 from auth_service.config import AuthSettings, get_settings
 from auth_service.grants import endpoints as grants
 from auth_service.jobs import router as jobs_router
@@ -23,6 +21,8 @@ from auth_service.oauth.providers import ProviderDirectory
 from auth_service.players import endpoints as players
 from auth_service.sessions import endpoints as sessions
 from auth_service.tenants import endpoints as tenants
+from auth_service.tokens import endpoints as tokens
+from auth_service.tokens.service import register_service_clients
 from common.app import create_app as build_app
 from common.db import Database
 from common.logging import setup_logging
@@ -76,7 +76,7 @@ def create_app(settings: AuthSettings | None = None, database: Database | None =
             apikeys.router,
             apikeys.internal,
             players.router,
-            clients.router,
+            tokens.router,
             grants.router,
             grants.internal,
             audit.router,

@@ -9,9 +9,9 @@ from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.apikeys import service as apikeys
-from auth_service.clients import repository
 from auth_service.config import AuthSettings
 from auth_service.keys.service import KeyRing
+from auth_service.tokens import repository
 from common.config import DEV_PLACEHOLDER
 from common.crypto import constant_time_equal, token_hash
 from common.errors import BadRequest, Unauthorized

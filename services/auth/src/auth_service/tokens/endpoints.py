@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from auth_service.clients import service
 from auth_service.deps import Keys, Settings
+from auth_service.tokens import service
 from common.db import DbSession
 from common.errors import BadRequest
 
