@@ -71,3 +71,20 @@ async def test_enqueue_inside_a_rolled_back_transaction_leaves_no_job(
         assert await conn.fetchval("SELECT count(*) FROM probe.pgqueuer") == 0
     finally:
         await conn.close()
+
+
+async def test_a_loop_runs_until_stopped_and_survives_a_failure() -> None:
+    from common.jobs import Loop, run_loop
+
+    calls: list[int] = []
+    stop = asyncio.Event()
+
+    async def work() -> None:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise RuntimeError("a bad moment")
+        if len(calls) == 4:
+            stop.set()
+
+    await asyncio.wait_for(run_loop(Loop("probe.loop", 0.01, work), stop), timeout=5)
+    assert calls == [0, 1, 2, 3]

@@ -96,6 +96,10 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "meridian"
     jwks_cache_seconds: int = 300
     api_key_cache_seconds: int = 30
+    # Where producers deliver facts (the outbox relay), and how.
+    analytics_url: str = "http://127.0.0.1:8001"
+    outbox_batch_size: int = 500
+    outbox_interval_seconds: float = 2.0
     # This service's own client credentials at auth (OAuth 2.0 client credentials grant).
     service_client_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
 

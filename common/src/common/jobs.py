@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 from collections.abc import Awaitable, Callable
@@ -91,6 +92,13 @@ class Schedule:
 
 
 @dataclass
+class Loop:
+    name: str
+    every_seconds: float
+    handler: CronHandler
+
+
+@dataclass
 class JobSet:
     """What a service's worker runs: job entrypoints (retried with backoff) and cron schedules.
 
@@ -101,6 +109,7 @@ class JobSet:
     service: str
     jobs: dict[str, JobHandler] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
     max_attempts: int = 5
 
     def job(self, name: str) -> Callable[[JobHandler], JobHandler]:
@@ -113,6 +122,16 @@ class JobSet:
     def cron(self, name: str, expression: str) -> Callable[[CronHandler], CronHandler]:
         def register(func: CronHandler) -> CronHandler:
             self.schedules.append(Schedule(name, expression, func))
+            return func
+
+        return register
+
+    def loop(self, name: str, every_seconds: float) -> Callable[[CronHandler], CronHandler]:
+        """Work that runs continuously beside the queue (the outbox relay): called again
+        ``every_seconds`` after it returns, until the worker stops."""
+
+        def register(func: CronHandler) -> CronHandler:
+            self.loops.append(Loop(name, every_seconds, func))
             return func
 
         return register
@@ -165,22 +184,37 @@ def _queuer(queries: Queries, schedule: Schedule) -> Callable[[Any], Awaitable[N
 
 
 async def run_worker(jobset: JobSet, dsn: str) -> None:
-    """Run the service's queue and schedules until SIGINT or SIGTERM."""
+    """Run the service's queue, schedules and loops until SIGINT or SIGTERM."""
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
     pgq = jobset.build(pool)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, pgq.shutdown.set)
     logger.info(
-        "{} worker: jobs {}, schedules {}",
+        "{} worker: jobs {}, schedules {}, loops {}",
         jobset.service,
         sorted(jobset.jobs),
         [f"{s.name} '{s.cron}'" for s in jobset.schedules],
+        [f"{x.name} every {x.every_seconds}s" for x in jobset.loops],
     )
+    loops = [asyncio.create_task(run_loop(x, pgq.shutdown)) for x in jobset.loops]
     try:
         await pgq.run(dequeue_timeout=timedelta(seconds=5))
     finally:
+        pgq.shutdown.set()
+        await asyncio.gather(*loops, return_exceptions=True)
         await pool.close()
+
+
+async def run_loop(work: Loop, stop: asyncio.Event) -> None:
+    """Call ``work`` until ``stop`` is set; a failure is logged and the loop goes on."""
+    while not stop.is_set():
+        try:
+            await work.handler()
+        except Exception:
+            logger.exception("loop {} failed; it runs again in {}s", work.name, work.every_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=work.every_seconds)
 
 
 class ScheduleOut(BaseModel):
