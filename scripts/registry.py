@@ -20,7 +20,10 @@ class ServiceEntry:
         return settings
 
 
-SERVICES = [ServiceEntry("auth", 8003, "auth_service")]
+SERVICES = [
+    ServiceEntry("auth", 8003, "auth_service"),
+    ServiceEntry("ingestion", 8002, "ingestion_service"),
+]
 
 
 def select(names: list[str]) -> list[ServiceEntry]:

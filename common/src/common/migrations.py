@@ -102,10 +102,12 @@ def sql_functions(service: str) -> list[PGFunction]:
 
 def run_env(context: Any, metadata: MetaData, entities: list[Any] | None = None) -> None:
     """The body of every ``database/<name>/env.py``."""
-    from alembic_utils.replaceable_entity import register_entities
+    from alembic_utils.replaceable_entity import register_entities, registry
 
     schema: str = context.config.attributes["schema"]
-    # Always register (even none): it also limits comparison to functions in this schema.
+    # alembic_utils keeps one registry per process: forget another service's functions (tests
+    # check every history in one process), then register this one's, even none.
+    registry.clear()
     register_entities(entities or [], schemas=[schema], entity_types=[PGFunction])
 
     def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
@@ -114,7 +116,9 @@ def run_env(context: Any, metadata: MetaData, entities: list[Any] | None = None)
         if type_ == "table":
             return f"{schema}.{name}" in metadata.tables or name in metadata.tables
         if type_ == "function":  # pgqueuer's own trigger function is installed by install_queue
-            return "pgqueuer" not in (name or "")
+            # Every schema's functions are visible; only this service's are its history's.
+            in_schema = parent_names.get("schema_name") == schema
+            return in_schema and "pgqueuer" not in (name or "")
         return True
 
     def run(connection: Connection) -> None:

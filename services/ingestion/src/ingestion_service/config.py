@@ -1,0 +1,26 @@
+"""Ingestion service settings (prefix ``INGESTION_``; shared values may be given bare)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from common.config import ServiceSettings
+
+
+class IngestionSettings(ServiceSettings):
+    service_name = "ingestion"
+    default_port = 8002
+    model_config = SettingsConfigDict(env_prefix="INGESTION_", env_file=".env", extra="ignore")
+
+    # The gaming backend's Idempotency-Key retention.
+    idempotency_hours: int = 24
+    # How long a request waits for a twin holding the same Idempotency-Key to finish: a twin
+    # that commits within it is replayed, one still running after it is answered 409.
+    idempotency_wait_ms: int = 1000
+
+
+@lru_cache
+def get_settings() -> IngestionSettings:
+    return IngestionSettings()

@@ -1,0 +1,104 @@
+"""SQL of events."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingestion_service.models import Event
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    tenant_id: uuid.UUID
+    player_id: uuid.UUID | None = None
+    event_type: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found = [Event.tenant_id == self.tenant_id]
+        if self.player_id is not None:
+            found.append(Event.player_id == self.player_id)
+        if self.event_type is not None:
+            found.append(Event.event_type == self.event_type)
+        if self.start_time is not None:
+            found.append(Event.ts >= self.start_time)
+        if self.end_time is not None:
+            found.append(Event.ts <= self.end_time)
+        return found
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: uuid.UUID
+    event_type: str
+    ts: datetime
+    meta: str | None
+
+
+async def insert_event(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    player_id: uuid.UUID | None,
+    user_id: str | None,
+    sent_by: str,
+    event_type: str,
+    meta: str | None,
+    ts: datetime | None,
+) -> uuid.UUID:
+    """Store one event; without a time it happened when the transaction began."""
+    row = await session.execute(
+        text(
+            "INSERT INTO ingestion.event"
+            " (tenant_id, player_id, user_id, sent_by, event_type, meta, ts)"
+            " VALUES (:t, :p, :u, :s, :e, :m, coalesce(CAST(:ts AS timestamptz), now()))"
+            " RETURNING id"
+        ),
+        {
+            "t": tenant_id,
+            "p": player_id,
+            "u": user_id,
+            "s": sent_by,
+            "e": event_type,
+            "m": meta,
+            "ts": ts,
+        },
+    )
+    event_id: uuid.UUID = row.scalar_one()
+    return event_id
+
+
+async def list_events(
+    session: AsyncSession, where: EventFilter, limit: int, offset: int
+) -> tuple[list[EventRow], int]:
+    """One page of events, newest first, and how many match in all."""
+    conditions = where.conditions()
+    page = await session.execute(
+        select(Event.id, Event.event_type, Event.ts, Event.meta)
+        .where(*conditions)
+        .order_by(Event.ts.desc(), Event.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    return [EventRow(*row) for row in page], int(total or 0)
+
+
+async def event_stats(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[tuple[str, int]], int]:
+    """One page of event counts per type (``ingestion.event_stats``) and the number of types."""
+    rows = (
+        await session.execute(
+            text("SELECT event_type, event_count, total FROM ingestion.event_stats(:t, :l, :o)"),
+            {"t": tenant_id, "l": limit, "o": offset},
+        )
+    ).all()
+    stats = [(row.event_type, int(row.event_count)) for row in rows if row.event_type is not None]
+    return stats, int(rows[0].total)

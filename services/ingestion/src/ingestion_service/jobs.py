@@ -1,0 +1,57 @@
+"""Ingestion's background work: the daily clean-up of spent Idempotency-Keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+
+from common.db import Database, service_url
+from common.jobs import JobSet, jobs_router, run_worker
+from common.logging import setup_logging
+from common.migrations import asyncpg_dsn
+from ingestion_service.config import IngestionSettings, get_settings
+from ingestion_service.idempotency import repository as idempotency_repository
+
+jobset = JobSet(service="ingestion")
+router = jobs_router("ingestion", prefix="/ingestion/jobs")
+
+
+class Resources:
+    """What the jobs share in one worker process."""
+
+    def __init__(self, settings: IngestionSettings) -> None:
+        self.settings = settings
+        self.database = Database.from_settings(settings)
+
+
+_resources: Resources | None = None
+
+
+def resources() -> Resources:
+    global _resources
+    if _resources is None:
+        _resources = Resources(get_settings())
+    return _resources
+
+
+@jobset.cron("ingestion.clean_up", "40 2 * * *")
+async def clean_up() -> None:
+    """Daily 02:40: forget Idempotency-Keys past their retention (24 h)."""
+    res = resources()
+    async with res.database.sessionmaker() as session, session.begin():
+        keys = await idempotency_repository.delete_older_than(
+            session, res.settings.idempotency_hours
+        )
+    logger.info("clean-up: {} idempotency keys", keys)
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging(settings, process="worker")
+    dsn = asyncpg_dsn(service_url(settings))
+    asyncio.run(run_worker(jobset, dsn))
+
+
+if __name__ == "__main__":
+    main()
