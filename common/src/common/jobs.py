@@ -94,8 +94,12 @@ class Schedule:
 @dataclass
 class Loop:
     name: str
-    every_seconds: float
+    every: float | Callable[[], float]  # seconds, or read from settings when the loop starts
     handler: CronHandler
+
+    @property
+    def every_seconds(self) -> float:
+        return self.every() if callable(self.every) else self.every
 
 
 @dataclass
@@ -126,12 +130,14 @@ class JobSet:
 
         return register
 
-    def loop(self, name: str, every_seconds: float) -> Callable[[CronHandler], CronHandler]:
+    def loop(
+        self, name: str, every: float | Callable[[], float]
+    ) -> Callable[[CronHandler], CronHandler]:
         """Work that runs continuously beside the queue (the outbox relay): called again
-        ``every_seconds`` after it returns, until the worker stops."""
+        ``every`` seconds after it returns, until the worker stops."""
 
         def register(func: CronHandler) -> CronHandler:
-            self.loops.append(Loop(name, every_seconds, func))
+            self.loops.append(Loop(name, every, func))
             return func
 
         return register

@@ -67,11 +67,11 @@ class AuthSettings(ServiceSettings):
 
     # Meridian services allowed to ask for client-credentials tokens, with their scopes.
     service_clients: dict[str, list[str]] = {
-        "ingestion": ["grants:read", "api-keys:introspect"],
+        "ingestion": ["grants:read", "api-keys:introspect", "facts:write"],
         "analytics": ["api-keys:introspect"],
-        "economy": ["api-keys:introspect"],
-        "attribution": ["api-keys:introspect"],
-        "router": ["api-keys:introspect"],
+        "economy": ["api-keys:introspect", "facts:write"],
+        "attribution": ["api-keys:introspect", "facts:write"],
+        "router": ["api-keys:introspect", "facts:write"],
         "auth": ["api-keys:introspect"],
     }
 

@@ -1,4 +1,5 @@
-"""Ingestion's background work: the daily clean-up of spent Idempotency-Keys."""
+"""Ingestion's background work: facts to analytics, the daily clean-up of spent
+Idempotency-Keys."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 from loguru import logger
 
 from common.db import Database, service_url
+from common.http import HttpClients
 from common.jobs import JobSet, jobs_router, run_worker
 from common.logging import setup_logging
 from common.migrations import asyncpg_dsn
+from common.outbox import OutboxRelay
 from ingestion_service.config import IngestionSettings, get_settings
 from ingestion_service.idempotency import repository as idempotency_repository
+from ingestion_service.models import outbox
 
 jobset = JobSet(service="ingestion")
 router = jobs_router("ingestion", prefix="/ingestion/jobs")
@@ -23,6 +27,16 @@ class Resources:
     def __init__(self, settings: IngestionSettings) -> None:
         self.settings = settings
         self.database = Database.from_settings(settings)
+        self.http = HttpClients(settings)
+        self.relay = OutboxRelay(
+            source="ingestion",
+            table=outbox,
+            sessionmaker=self.database.sessionmaker,
+            client=self.http.client,
+            url=f"{settings.analytics_url}/internal/facts",
+            token=self.http.service_token,
+            batch_size=settings.outbox_batch_size,
+        )
 
 
 _resources: Resources | None = None
@@ -44,6 +58,13 @@ async def clean_up() -> None:
             session, res.settings.idempotency_hours
         )
     logger.info("clean-up: {} idempotency keys", keys)
+
+
+@jobset.loop("ingestion.outbox", lambda: get_settings().outbox_interval_seconds)
+async def relay_facts() -> None:
+    """Deliver recorded facts to analytics (at least once; retried with backoff while it is
+    down or not yet deployed)."""
+    await resources().relay.drain()
 
 
 def main() -> None:

@@ -10,11 +10,16 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import BaseModel, schema_metadata
+from common.outbox import outbox_table
 
 
 class Base(BaseModel):
     __abstract__ = True
     metadata = schema_metadata("ingestion")
+
+
+# Facts for the analytics warehouse, written beside the change they describe.
+outbox = outbox_table(Base.metadata)
 
 
 class Event(Base):

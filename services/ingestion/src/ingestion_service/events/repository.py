@@ -51,14 +51,15 @@ async def insert_event(
     event_type: str,
     meta: str | None,
     ts: datetime | None,
-) -> uuid.UUID:
-    """Store one event; without a time it happened when the transaction began."""
+) -> tuple[uuid.UUID, datetime]:
+    """Store one event (its id and time); without a time it happened when the transaction
+    began."""
     row = await session.execute(
         text(
             "INSERT INTO ingestion.event"
             " (tenant_id, player_id, user_id, sent_by, event_type, meta, ts)"
             " VALUES (:t, :p, :u, :s, :e, :m, coalesce(CAST(:ts AS timestamptz), now()))"
-            " RETURNING id"
+            " RETURNING id, ts"
         ),
         {
             "t": tenant_id,
@@ -70,8 +71,8 @@ async def insert_event(
             "ts": ts,
         },
     )
-    event_id: uuid.UUID = row.scalar_one()
-    return event_id
+    event_id, stored_ts = row.one()
+    return event_id, stored_ts
 
 
 async def list_events(

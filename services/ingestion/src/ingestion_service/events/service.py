@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.outbox import record_fact
 from common.security import Principal
 from ingestion_service.config import IngestionSettings
 from ingestion_service.events import repository
@@ -20,8 +21,12 @@ from ingestion_service.events.schemas import (
 )
 from ingestion_service.idempotency import service as idempotency
 from ingestion_service.idempotency.schemas import Replayable
+from ingestion_service.models import outbox
 
 POST_EVENT = "POST /event"
+
+
+GAME_EVENT_FACT = "ingestion.game_event.v1"
 
 
 async def record(
@@ -45,7 +50,7 @@ async def record(
 async def _record(session: AsyncSession, caller: Principal, body: EventIn) -> Replayable:
     # A player's event is theirs: Meridian's player id and the game's own user id (uid claim).
     is_player = caller.kind == "player"
-    event_id = await repository.insert_event(
+    event_id, ts = await repository.insert_event(
         session,
         tenant_id=caller.require_tenant(),
         player_id=caller.user_id if is_player else None,
@@ -54,6 +59,20 @@ async def _record(session: AsyncSession, caller: Principal, body: EventIn) -> Re
         event_type=body.event_type,
         meta=body.meta,
         ts=body.timestamp_utc,
+    )
+    await record_fact(
+        session,
+        outbox,
+        kind=GAME_EVENT_FACT,
+        tenant_id=caller.require_tenant(),
+        occurred_at=ts,
+        data={
+            "event_type": body.event_type,
+            "meta": body.meta,
+            "player_id": str(caller.user_id) if is_player else None,
+            "user_id": caller.claims.get("uid") if is_player else None,
+        },
+        fact_id=event_id,  # the event's own id: re-recording it can never make a second fact
     )
     return Replayable(200, EventCreated(event_id=event_id).model_dump_json(by_alias=True))
 
