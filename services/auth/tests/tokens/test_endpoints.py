@@ -24,7 +24,7 @@ async def test_service_gets_a_token_with_its_scopes(client: httpx.AsyncClient) -
     assert (body["token_type"], body["expires_in"], body["scope"]) == (
         "Bearer",
         3600,
-        "api-keys:introspect grants:read",
+        "api-keys:introspect facts:write grants:read",
     )
     principal = await client.app.state.verifier.verify(body["access_token"])  # type: ignore[attr-defined]
     assert (principal.kind, principal.subject, principal.tenant_id) == (
@@ -42,7 +42,7 @@ async def test_basic_client_authentication_works(client: httpx.AsyncClient) -> N
         headers={"Authorization": f"Basic {basic}"},
     )
     assert response.status_code == 200
-    assert response.json()["scope"] == "api-keys:introspect"
+    assert response.json()["scope"] == "api-keys:introspect facts:write"
 
 
 async def test_wrong_client_secret_is_invalid_client(client: httpx.AsyncClient) -> None:
