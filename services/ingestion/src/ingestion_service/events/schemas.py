@@ -46,7 +46,8 @@ def _json_text(value: str | None) -> str | None:
     if value is not None:
         try:
             json.loads(value, parse_constant=_no_nan)
-        except ValueError as exc:
+        # RecursionError: nested deeper than the parser goes (a few thousand brackets).
+        except (ValueError, RecursionError) as exc:
             raise ValueError("meta must be JSON text, e.g. '{\"level\": 42}'") from exc
     return value
 

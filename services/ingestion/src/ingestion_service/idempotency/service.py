@@ -65,11 +65,22 @@ async def once(
     raise _busy()
 
 
+_REUSED = "This Idempotency-Key was already used with a different request."
+
+
 def _replay(found: StoredKey, fingerprint: str) -> Replayable:
     if found.request_hash != fingerprint:
+        # A 422 is documented as a ValidationProblem: its errors name the header at fault.
         raise Unprocessable(
-            "This Idempotency-Key was already used with a different request.",
+            _REUSED,
             type_slug="idempotency-key-reused",
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": _REUSED,
+                    "type": "idempotency_key_reused",
+                }
+            ],
         )
     if found.status != "completed" or found.response_status is None:
         raise _busy()

@@ -1,0 +1,342 @@
+"""The ingestion API under schemathesis: every operation of its OpenAPI document, fed valid and
+invalid input, against ingestion running as a real process on loopback. Bad input must get a
+clear 4xx problem response, nothing may answer 500, and every answer must match the document.
+
+Ingestion verifies tokens with auth's JWKS over HTTP. Auth is the outside edge here: a small app
+on loopback publishes the public half of the test signing key (ingestion_testing's) at
+``/.well-known/jwks.json``, and the callers are tokens signed with it (a player, a tenant machine,
+a tenant admin), so no API key needs introspecting. The fuzzer makes its own events, in a tenant
+of its own whose rows are deleted afterwards.
+
+Each operation is a test of its own (``test_ingestion_api[POST /event]``). Its cases come from a
+fixed seed, derandomized, so a run sends the same requests every time; a failure prints the
+request to replay with curl. ``FUZZ_MAX_EXAMPLES=1000`` hunts deeper.
+
+Everything lives in this one file: a ``fuzz_support`` module here would be shadowed by auth's
+(both test folders are on pytest's path).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from schemathesis import Case
+from schemathesis.checks import CheckContext, CheckFunction
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from common.errors import PROBLEM_JSON
+from common.testing.servers import free_port, service_process
+from ingestion_service.config import IngestionSettings
+from ingestion_service.main import create_app
+from ingestion_testing import SIGNING_KEY, Callers, make_settings
+
+# Same inputs, same run: every operation draws its cases from this seed, derandomized.
+SEED = 20_261_123
+# Cases per operation in the fuzzing phase (the coverage phase adds its boundary cases). A deeper
+# hunt: FUZZ_MAX_EXAMPLES=1000 uv run pytest services/ingestion/tests/test_fuzz.py
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "50"))
+
+_NAMESPACE = uuid.UUID("0b1f6c52-9d3e-4f7a-8c21-5e4d3a2b1c90")
+
+
+def _fixed(name: str) -> uuid.UUID:
+    """Ids fixed in advance, so that a run is the same every time."""
+    return uuid.uuid5(_NAMESPACE, name)
+
+
+TENANT_ID = _fixed("tenant")
+PLAYER_ID = _fixed("player")
+ADMIN_ID = _fixed("admin")
+MACHINE_KEY_ID = _fixed("machine key")
+# What the fuzzer commits, all of it under TENANT_ID: removed before and after the run.
+FUZZ_TABLES = ("ingestion.event", "ingestion.idempotency_key", "ingestion.outbox")
+
+# Schemathesis makes one test per operation only from a document it has at collection, so the
+# document is built here from the app; the first test checks that ingestion serves this very one.
+DOCUMENT = create_app(make_settings("postgresql://unused.invalid/none")).openapi()
+
+
+# --- the outside edge: auth's JWKS ---------------------------------------------------------
+
+
+def jwks_app() -> Starlette:
+    """Auth's JWKS endpoint, publishing the public half of the test signing key."""
+
+    async def jwks(_: Request) -> JSONResponse:
+        return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
+
+    return Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` on loopback from a thread with its own event loop; yields its base URL.
+
+    Not in the tests' loop: the schemathesis tests are synchronous and block it, while the
+    ingestion process may fetch the JWKS during any of them.
+    """
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-auth-jwks", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the JWKS server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+# --- the callers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FuzzCallers:
+    """Tokens of the fuzz tenant: a player sends events, a machine holding events:read reads
+    them (all of the tenant's, the player's included), an admin reads the jobs."""
+
+    player: str
+    machine: str
+    admin: str
+
+    @classmethod
+    def signed(cls, settings: IngestionSettings) -> FuzzCallers:
+        callers = Callers(settings)
+        ttl = 3600  # outlives any run
+        tid = str(TENANT_ID)
+        player = {"sub": str(PLAYER_ID), "tid": tid, "uid": "fuzz_player", "typ": "player"}
+        admin = {"sub": str(ADMIN_ID), "tid": tid, "role": "admin", "typ": "user"}
+        machine = {
+            "sub": f"apikey:{MACHINE_KEY_ID}",
+            "tid": tid,
+            "typ": "machine",
+            "scope": "events:read",
+        }
+        return cls(
+            player=callers.sign({**player, "scope": "player"}, ttl=ttl),
+            machine=callers.sign(machine, ttl=ttl),
+            admin=callers.sign(admin, ttl=ttl),
+        )
+
+    def headers_for(self, method: str, path: str) -> dict[str, str]:
+        if method.upper() == "POST" and path == "/event":
+            token = self.player
+        elif path.startswith("/ingestion/"):
+            token = self.admin
+        else:
+            token = self.machine
+        return {"Authorization": f"Bearer {token}"}
+
+
+# --- what the fuzzer checks ----------------------------------------------------------------
+
+
+def fuzz_config() -> schemathesis.Config:
+    """Seeded and derandomized, no example database on disk."""
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+            },
+        }
+    )
+
+
+def problem_details(ctx: CheckContext, response: schemathesis.Response, case: Any) -> bool | None:
+    """Every 4xx and 5xx is an RFC 9457 problem: its media type and its own status in the body."""
+    if response.status_code < 400:
+        return None
+    media_type = response.headers.get("content-type", [""])[0].split(";")[0].strip()
+    if media_type != PROBLEM_JSON:
+        raise AssertionError(
+            f"{response.status_code} answered as {media_type!r}, not as a problem document"
+        )
+    body = response.json()
+    if not isinstance(body, dict) or body.get("status") != response.status_code:
+        raise AssertionError(f"problem body does not carry status {response.status_code}: {body}")
+    if not isinstance(body.get("detail"), str) or not body["detail"]:
+        raise AssertionError(f"problem body has no detail: {body}")
+    return None
+
+
+CHECKS: list[CheckFunction] = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    unsupported_method,
+    problem_details,
+]
+
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config())
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+async def _remove_fuzz_rows(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for table in FUZZ_TABLES:
+            await conn.execute(
+                text(f"DELETE FROM {table} WHERE tenant_id = :t"),  # noqa: S608 - names from code
+                {"t": TENANT_ID},
+            )
+
+
+@pytest.fixture(scope="module")
+async def fuzz_tenant(engine: AsyncEngine) -> AsyncIterator[uuid.UUID]:
+    """The tenant the fuzzer writes in, empty at the start and removed at the end."""
+    await _remove_fuzz_rows(engine)
+    yield TENANT_ID
+    await _remove_fuzz_rows(engine)
+
+
+@pytest.fixture(scope="module")
+def fuzz_callers(settings: IngestionSettings) -> FuzzCallers:
+    return FuzzCallers.signed(settings)
+
+
+@pytest.fixture(scope="module")
+def jwks_url() -> Iterator[str]:
+    with serve_in_thread(jwks_app()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def ingestion_url(
+    settings: IngestionSettings,
+    fuzz_tenant: uuid.UUID,
+    jwks_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[str]:
+    port = free_port()
+    env = {
+        "INGESTION_DATABASE_URL": settings.database_url or "",
+        "INGESTION_PORT": str(port),
+        "INGESTION_ENVIRONMENT": "test",
+        "INGESTION_LOG_TO_FILES": "false",
+        "INGESTION_AUTH_URL": jwks_url,
+        # What the test tokens are signed for, whatever a developer's .env says.
+        "INGESTION_JWT_ISSUER": settings.jwt_issuer,
+        "INGESTION_JWT_AUDIENCE": settings.jwt_audience,
+    }
+    log = Path(tmp_path_factory.mktemp("ingestion-fuzz")) / "ingestion.log"
+    async with service_process("ingestion_service", env, port=port, log=log) as url:
+        assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
+        yield url
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+async def test_the_fuzzed_document_is_the_one_ingestion_serves(ingestion_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        served = await http.get(f"{ingestion_url}/openapi.json")
+    assert served.status_code == 200
+    assert served.json() == DOCUMENT
+
+
+async def test_the_callers_get_in_through_the_fake_jwks(
+    ingestion_url: str, fuzz_callers: FuzzCallers
+) -> None:
+    """Without this, every fuzz case could be a 401 and still pass."""
+    async with httpx.AsyncClient(base_url=ingestion_url) as http:
+        sent = await http.post(
+            "/event",
+            json={"eventType": "fuzz_ready"},
+            headers=fuzz_callers.headers_for("POST", "/event"),
+        )
+        assert sent.status_code == 200, sent.text
+        for path in ("/events", "/stats", "/ingestion/jobs"):
+            read = await http.get(path, headers=fuzz_callers.headers_for("GET", path))
+            assert read.status_code == 200, (path, read.text)
+
+
+@schema.parametrize()
+def test_ingestion_api(case: Case, ingestion_url: str, fuzz_callers: FuzzCallers) -> None:
+    case.call_and_validate(
+        base_url=ingestion_url,
+        headers=fuzz_callers.headers_for(case.method, case.path),
+        checks=CHECKS,
+        timeout=10,
+    )
+
+
+# Inputs found answering 500, kept as explicit cases: (method, path, request, status).
+FOUND: list[tuple[str, str, dict[str, Any], int]] = [
+    # meta nested deeper than json.loads goes: its RecursionError escaped the validator.
+    ("POST", "/event", {"json": {"eventType": "deep", "meta": "[" * 4000 + "]" * 1000}}, 422),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "request_", "status"), FOUND)
+async def test_inputs_the_fuzzer_found_get_a_problem_4xx(
+    ingestion_url: str,
+    fuzz_callers: FuzzCallers,
+    method: str,
+    path: str,
+    request_: dict[str, Any],
+    status: int,
+) -> None:
+    headers = fuzz_callers.headers_for(method, path)
+    async with httpx.AsyncClient(base_url=ingestion_url, headers=headers) as http:
+        response = await http.request(method, path, **request_)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["status"] == status
+
+
+async def test_a_reused_idempotency_key_is_a_validation_problem(
+    ingestion_url: str, fuzz_callers: FuzzCallers
+) -> None:
+    """The fuzzer sent one key with two bodies: the 422 lacked the errors its document promises
+    (a 422 is a ValidationProblem)."""
+    headers = {**fuzz_callers.headers_for("POST", "/event"), "Idempotency-Key": "fuzz-reused"}
+    async with httpx.AsyncClient(base_url=ingestion_url, headers=headers) as http:
+        first = await http.post("/event", json={"eventType": "first"})
+        again = await http.post("/event", json={"eventType": "second"})
+    assert first.status_code == 200, first.text
+    assert again.status_code == 422, again.text
+    assert again.headers["content-type"] == PROBLEM_JSON
+    problem = again.json()
+    assert problem["type"] == "https://meridian.dev/problems/idempotency-key-reused"
+    assert problem["status"] == 422
+    assert [(e["loc"], e["type"]) for e in problem["errors"]] == [
+        (["header", "Idempotency-Key"], "idempotency_key_reused")
+    ]
