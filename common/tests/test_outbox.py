@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from common.db import Database, admin_url
 from common.migrations import provision
-from common.outbox import MAX_REFUSALS, OutboxRelay, outbox_table, record_fact
+from common.outbox import MAX_REFUSALS, Fact, OutboxRelay, outbox_table, record_fact, record_facts
 from common.testing.servers import free_port, serve_asgi
 from common_testing import ProbeSettings
 
@@ -235,3 +235,28 @@ async def test_a_fact_recorded_in_a_rolled_back_transaction_never_leaves(
         await session.rollback()
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM probe.outbox")) == 0
+
+
+async def test_many_facts_are_recorded_in_one_statement_each_id_once(
+    outbox: tuple[Table, AsyncEngine],
+) -> None:
+    table, engine = outbox
+    at = datetime(2025, 10, 25, 10, 30, tzinfo=UTC)
+    ids = [uuid.UUID(int=n) for n in (1, 2, 3)]
+    facts = [Fact(i, "probe.bulk.v1", TENANT, at, {"n": n}) for n, i in enumerate(ids)]
+    database = Database(engine)
+    async with database.sessionmaker() as session, session.begin():
+        await record_facts(session, table, facts[:2])
+        await record_facts(session, table, facts)  # the first two again: kept once
+        await record_facts(session, table, [])
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT id, kind, occurred_at, data FROM probe.outbox ORDER BY id")
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (ids[0], "probe.bulk.v1", at, {"n": 0}),
+        (ids[1], "probe.bulk.v1", at, {"n": 1}),
+        (ids[2], "probe.bulk.v1", at, {"n": 2}),
+    ]

@@ -17,7 +17,7 @@ from common.config import ServiceSettings
 from common.db import Database
 from common.errors import install_error_handlers
 from common.http import HttpClients
-from common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from common.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
 from common.security import TokenVerifier
 
 LifespanHook = Callable[[FastAPI], Awaitable[None]]
@@ -45,7 +45,7 @@ def create_app(
     on_startup: Sequence[LifespanHook] = (),
     on_shutdown: Sequence[LifespanHook] = (),
     database: Database | None = None,
-    body_limits: dict[str, int] | None = None,
+    body_limits: dict[str, int | BodyLimit] | None = None,
     verifier_factory: VerifierFactory | None = None,
 ) -> FastAPI:
     """Build a service app. ``database`` may be given by tests; otherwise it is created at start."""

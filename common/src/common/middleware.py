@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +73,14 @@ class RequestContextMiddleware:
             tenant_id_var.reset(tenant_token)
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A path's own body limit, and what else its 413 states (e.g. its other limits)."""
+
+    max_bytes: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over ``max_bytes`` with 413, by Content-Length or while streaming.
 
@@ -79,26 +89,30 @@ class BodySizeLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int | BodyLimit] | None = None
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.overrides = overrides or {}
+        self.overrides = {
+            prefix: limit if isinstance(limit, BodyLimit) else BodyLimit(limit)
+            for prefix, limit in (overrides or {}).items()
+        }
 
-    def _limit_for(self, path: str) -> int:
+    def _limit_for(self, path: str) -> BodyLimit:
         for prefix, limit in self.overrides.items():
             if path.startswith(prefix):
                 return limit
-        return self.max_bytes
+        return BodyLimit(self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit_for(scope["path"])
+        body_limit = self._limit_for(scope["path"])
+        limit = body_limit.max_bytes
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send, limit)
+            await self._refuse(scope, receive, send, body_limit)
             return
         received = 0
         started = refused = False
@@ -112,7 +126,7 @@ class BodySizeLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit and not started:
                     refused = True
-                    await self._refuse(scope, receive, send, limit)
+                    await self._refuse(scope, receive, send, body_limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -127,11 +141,11 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, tracking_send)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: BodyLimit) -> None:
         response = problem_response(
             413,
-            f"The request body is larger than {limit} bytes.",
+            f"The request body is larger than {limit.max_bytes} bytes.",
             type_slug="payload-too-large",
-            max_bytes=limit,
+            **{**limit.details, "max_bytes": limit.max_bytes},
         )
         await response(scope, receive, send)

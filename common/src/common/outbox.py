@@ -7,15 +7,15 @@ answered ``{"accepted": n, "duplicates": m}``; a batch is all or nothing, and an
 each ``(source, id)`` once, so redelivery is harmless.
 
 A producer adds ``outbox_table(Base.metadata)`` to its models (its migrations then create
-``<schema>.outbox``), calls :func:`record_fact` beside its own change, and runs
-:class:`OutboxRelay` in its worker (``JobSet.loop``).
+``<schema>.outbox``), calls :func:`record_fact` (:func:`record_facts` for many) beside its own
+change, and runs :class:`OutboxRelay` in its worker (``JobSet.loop``).
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +89,40 @@ async def record_fact(
         .on_conflict_do_nothing(index_elements=["id"])
     )
     return fact_id
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact to queue: its id derived from the source record, so re-recording is harmless."""
+
+    id: uuid.UUID
+    kind: str
+    tenant_id: uuid.UUID
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+async def record_facts(session: AsyncSession, table: Table, facts: Sequence[Fact]) -> None:
+    """Queue many facts in the caller's transaction with one statement (a fact whose id is
+    already queued is skipped)."""
+    if not facts:
+        return
+    await session.execute(
+        insert(table)
+        .values(
+            [
+                {
+                    "id": f.id,
+                    "kind": f.kind,
+                    "tenant_id": f.tenant_id,
+                    "occurred_at": f.occurred_at,
+                    "data": f.data,
+                }
+                for f in facts
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 @dataclass

@@ -150,7 +150,7 @@ class FuzzCallers:
         )
 
     def headers_for(self, method: str, path: str) -> dict[str, str]:
-        if method.upper() == "POST" and path == "/event":
+        if method.upper() == "POST" and path in ("/event", "/data/events"):
             token = self.player
         elif path.startswith("/ingestion/"):
             token = self.admin

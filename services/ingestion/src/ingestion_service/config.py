@@ -19,6 +19,8 @@ class IngestionSettings(ServiceSettings):
     # How long a request waits for a twin holding the same Idempotency-Key to finish: a twin
     # that commits within it is replayed, one still running after it is answered 409.
     idempotency_wait_ms: int = 1000
+    # POST /data/events batches worked on at once by one process; one more is answered 429.
+    max_concurrent_batches: int = 8
 
 
 @lru_cache

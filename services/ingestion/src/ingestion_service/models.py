@@ -31,6 +31,14 @@ class Event(Base):
         Index("ix_event_tenant_id_ts", "tenant_id", "ts"),
         Index("ix_event_tenant_id_event_type_ts", "tenant_id", "event_type", "ts"),
         Index("ix_event_tenant_id_player_id_ts", "tenant_id", "player_id", "ts"),
+        # A batch event's message_id is kept once per tenant (POST /data/events deduplicates).
+        Index(
+            "uq_event_tenant_id_message_id",
+            "tenant_id",
+            "message_id",
+            unique=True,
+            postgresql_where=text("message_id IS NOT NULL"),
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
@@ -45,6 +53,8 @@ class Event(Base):
     # The JSON text as the client sent it.
     meta: Mapped[str | None] = mapped_column(Text)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The sender's id of a batch event (POST /data/events); none for POST /event.
+    message_id: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

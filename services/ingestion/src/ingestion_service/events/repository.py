@@ -75,6 +75,63 @@ async def insert_event(
     return event_id, stored_ts
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event of a batch, ready to store (its time already corrected)."""
+
+    message_id: str
+    user_id: str | None
+    event_type: str
+    meta: str | None
+    ts: datetime
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: uuid.UUID
+    message_id: str
+    ts: datetime
+
+
+async def insert_events(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    player_id: uuid.UUID | None,
+    sent_by: str,
+    events: list[NewEvent],
+) -> list[StoredEvent]:
+    """Store many events in one statement; one whose message_id the tenant already has (or an
+    earlier one of the same list has) is skipped. Returns the stored ones, in list order."""
+    if not events:
+        return []
+    rows = await session.execute(
+        text(
+            "INSERT INTO ingestion.event"
+            " (tenant_id, player_id, user_id, sent_by, event_type, meta, ts, message_id)"
+            " SELECT :t, :p, e.user_id, :s, e.event_type, e.meta, e.ts, e.message_id"
+            " FROM unnest(CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),"
+            " CAST(:ts AS timestamptz[]), CAST(:mid AS text[]))"
+            " WITH ORDINALITY AS e(user_id, event_type, meta, ts, message_id, n)"
+            " ORDER BY e.n"
+            " ON CONFLICT (tenant_id, message_id) WHERE message_id IS NOT NULL DO NOTHING"
+            " RETURNING id, message_id, ts"
+        ),
+        {
+            "t": tenant_id,
+            "p": player_id,
+            "s": sent_by,
+            "u": [e.user_id for e in events],
+            "e": [e.event_type for e in events],
+            "m": [e.meta for e in events],
+            "ts": [e.ts for e in events],
+            "mid": [e.message_id for e in events],
+        },
+    )
+    stored = {row.message_id: StoredEvent(row.id, row.message_id, row.ts) for row in rows}
+    return [stored[e.message_id] for e in events if e.message_id in stored]
+
+
 async def list_events(
     session: AsyncSession, where: EventFilter, limit: int, offset: int
 ) -> tuple[list[EventRow], int]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.outbox import record_fact
+from common.outbox import Fact, record_facts
 from common.security import Principal
 from ingestion_service.config import IngestionSettings
 from ingestion_service.events import repository
@@ -29,6 +32,32 @@ POST_EVENT = "POST /event"
 GAME_EVENT_FACT = "ingestion.game_event.v1"
 
 
+def game_event_fact(
+    *,
+    event_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    ts: datetime,
+    event_type: str,
+    meta: str | None,
+    player_id: uuid.UUID | None,
+    user_id: str | None,
+) -> Fact:
+    """The fact a stored event leaves as (POST /event and POST /data/events alike); its id is
+    the event's own, so re-recording it can never make a second fact."""
+    return Fact(
+        id=event_id,
+        kind=GAME_EVENT_FACT,
+        tenant_id=tenant_id,
+        occurred_at=ts,
+        data={
+            "event_type": event_type,
+            "meta": meta,
+            "player_id": str(player_id) if player_id is not None else None,
+            "user_id": user_id,
+        },
+    )
+
+
 async def record(
     session: AsyncSession,
     settings: IngestionSettings,
@@ -50,30 +79,28 @@ async def record(
 async def _record(session: AsyncSession, caller: Principal, body: EventIn) -> Replayable:
     # A player's event is theirs: Meridian's player id and the game's own user id (uid claim).
     is_player = caller.kind == "player"
+    player_id = caller.user_id if is_player else None
+    user_id = caller.claims.get("uid") if is_player else None
     event_id, ts = await repository.insert_event(
         session,
         tenant_id=caller.require_tenant(),
-        player_id=caller.user_id if is_player else None,
-        user_id=caller.claims.get("uid") if is_player else None,
+        player_id=player_id,
+        user_id=user_id,
         sent_by=f"{caller.kind}:{caller.subject}",
         event_type=body.event_type,
         meta=body.meta,
         ts=body.timestamp_utc,
     )
-    await record_fact(
-        session,
-        outbox,
-        kind=GAME_EVENT_FACT,
+    fact = game_event_fact(
+        event_id=event_id,
         tenant_id=caller.require_tenant(),
-        occurred_at=ts,
-        data={
-            "event_type": body.event_type,
-            "meta": body.meta,
-            "player_id": str(caller.user_id) if is_player else None,
-            "user_id": caller.claims.get("uid") if is_player else None,
-        },
-        fact_id=event_id,  # the event's own id: re-recording it can never make a second fact
+        ts=ts,
+        event_type=body.event_type,
+        meta=body.meta,
+        player_id=player_id,
+        user_id=user_id,
     )
+    await record_facts(session, outbox, [fact])
     return Replayable(200, EventCreated(event_id=event_id).model_dump_json(by_alias=True))
 
 

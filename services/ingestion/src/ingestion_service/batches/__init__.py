@@ -1,0 +1,1 @@
+"""Batches of events from devices and servers: POST /data/events."""
