@@ -30,6 +30,7 @@ TIMEOUT = 10.0  # seconds per request; a slower answer counts as an error
 class Options:
     duration: float = 10.0  # measured seconds per scenario, split over the rounds
     concurrency: int = 16
+    batch_concurrency: int = 4  # workers of the batch benchmarks (ingestion), each batch large
     rounds: int = 3  # scenarios run interleaved this many times (drift of a noisy machine)
     warmup: float = 1.0  # seconds before each measured slice, not counted
     quick: bool = False
@@ -43,6 +44,7 @@ class Options:
         return {
             "duration_s": self.duration,
             "concurrency": self.concurrency,
+            "batch_concurrency": self.batch_concurrency,
             "rounds": self.rounds,
             "warmup_s": self.warmup,
             "quick": self.quick,
@@ -54,6 +56,9 @@ def parse_options(argv: Sequence[str] | None = None, description: str = "") -> O
     parser.add_argument("--quick", action="store_true", help="smoke run: ~3 s per scenario")
     parser.add_argument("--duration", type=float, help="measured seconds per scenario (10)")
     parser.add_argument("--concurrency", type=int, default=16, help="workers (16)")
+    parser.add_argument(
+        "--batch-concurrency", type=int, default=4, help="workers of batch benchmarks (4)"
+    )
     parser.add_argument("--rounds", type=int, help="interleaved rounds (3; 1 with --quick)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds per slice (1)")
     parser.add_argument(
@@ -67,11 +72,12 @@ def parse_options(argv: Sequence[str] | None = None, description: str = "") -> O
     warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     if not (0 < duration <= 120 and 1 <= rounds <= 10 and 0 <= warmup <= 10):
         parser.error("keep the run bounded: 0 < duration <= 120, 1 <= rounds <= 10, warmup <= 10")
-    if not 1 <= args.concurrency <= 256:
-        parser.error("need 1 <= concurrency <= 256")
+    if not 1 <= args.concurrency <= 256 or not 1 <= args.batch_concurrency <= 64:
+        parser.error("need 1 <= concurrency <= 256 and 1 <= batch concurrency <= 64")
     return Options(
         duration=duration,
         concurrency=args.concurrency,
+        batch_concurrency=args.batch_concurrency,
         rounds=rounds,
         warmup=warmup,
         quick=args.quick,

@@ -1,8 +1,10 @@
-"""Every benchmark (``make bench``): each prints its figures as ratios to a bare FastAPI endpoint
-measured in the same run and writes ``var/bench/<name>.json``.
+"""Every benchmark (``make bench``): each prints its figures as ratios to a baseline measured in the
+same run (auth: a bare FastAPI endpoint; ingestion: a plain COPY of the same rows) and writes
+``var/bench/<name>.json``.
 
 Usage: ``uv run python scripts/bench/run_all.py [--quick] [--duration S] [--concurrency N]
-[--rounds R] [--warmup S] [--server-url URL]``. ``--quick`` is a ~3 s per scenario smoke run.
+[--batch-concurrency N] [--rounds R] [--warmup S] [--server-url URL]``. ``--quick`` is a ~3 s
+per scenario smoke run.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import auth_bench
+import ingestion_bench
 from loadgen import parse_options, write_report
 
-BENCHMARKS = [auth_bench]
+BENCHMARKS = [auth_bench, ingestion_bench]
 
 
 def main(argv: list[str] | None = None) -> None:
