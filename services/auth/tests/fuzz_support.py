@@ -4,23 +4,12 @@ a 500, answers as the OpenAPI document says)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import schemathesis
-from schemathesis.checks import CheckContext, CheckFunction
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    unsupported_method,
-)
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,14 +22,11 @@ from auth_service.sessions import service as sessions
 from common.config import DEV_PLACEHOLDER
 from common.crypto import token_hash
 from common.db import Database
-from common.errors import PROBLEM_JSON
 from common.security import Principal
+from common.testing.fuzz import fuzz_config
 
 # Same inputs, same run: every operation draws its cases from this seed, derandomized.
 SEED = 20_261_122
-# Cases per operation in the fuzzing phase (the coverage phase adds its boundary cases). A deeper
-# hunt: FUZZ_MAX_EXAMPLES=1000 uv run pytest services/auth/tests/test_fuzz.py
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "50"))
 
 
 _NAMESPACE = uuid.UUID("6f0c3d0e-5a7e-4c1b-9a55-2f3e8d1c4b70")
@@ -147,7 +133,7 @@ async def remove_world(engine: AsyncEngine) -> None:
         await session.execute(delete(UserAccount).where(UserAccount.id.in_(USER_IDS)))
 
 
-def fuzz_config() -> schemathesis.Config:
+def auth_fuzz_config() -> schemathesis.Config:
     """Seeded and derandomized, no example database on disk; path ids sometimes name the
     committed tenant, member, invitation and key. The owner's own id is not among them: the
     fuzzer may change or remove the viewer, revoke the spare key and withdraw the invitation
@@ -158,49 +144,13 @@ def fuzz_config() -> schemathesis.Config:
         "invitations": INVITATION_ID,
         "keys": SPARE_KEY_ID,
     }
-    return schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "dictionaries": {name: {"values": [str(value)]} for name, value in known.items()},
-            "generation": {
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "database": "none",
-            },
-            "parameters": {
-                "path.tenant_id": {"dictionary": "tenants", "probability": 0.8},
-                "path.user_id": {"dictionary": "members", "probability": 0.5},
-                "path.invitation_id": {"dictionary": "invitations", "probability": 0.5},
-                "path.key_id": {"dictionary": "keys", "probability": 0.5},
-            },
-        }
+    return fuzz_config(
+        SEED,
+        dictionaries={name: {"values": [str(value)]} for name, value in known.items()},
+        parameters={
+            "path.tenant_id": {"dictionary": "tenants", "probability": 0.8},
+            "path.user_id": {"dictionary": "members", "probability": 0.5},
+            "path.invitation_id": {"dictionary": "invitations", "probability": 0.5},
+            "path.key_id": {"dictionary": "keys", "probability": 0.5},
+        },
     )
-
-
-def problem_details(ctx: CheckContext, response: schemathesis.Response, case: Any) -> bool | None:
-    """Every 4xx and 5xx is an RFC 9457 problem: its media type and its own status in the body."""
-    if response.status_code < 400:
-        return None
-    media_type = response.headers.get("content-type", [""])[0].split(";")[0].strip()
-    if media_type != PROBLEM_JSON:
-        raise AssertionError(
-            f"{response.status_code} answered as {media_type!r}, not as a problem document"
-        )
-    body = response.json()
-    if not isinstance(body, dict) or body.get("status") != response.status_code:
-        raise AssertionError(f"problem body does not carry status {response.status_code}: {body}")
-    if not isinstance(body.get("detail"), str) or not body["detail"]:
-        raise AssertionError(f"problem body has no detail: {body}")
-    return None
-
-
-CHECKS: list[CheckFunction] = [
-    schemathesis.checks.not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    unsupported_method,
-    problem_details,
-]

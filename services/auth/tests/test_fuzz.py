@@ -22,12 +22,12 @@ from auth_service.config import AuthSettings
 from auth_service.main import create_app
 from auth_testing import make_settings, process_env
 from common.errors import PROBLEM_JSON
+from common.testing.fuzz import CHECKS
 from common.testing.servers import free_port, service_process
 from fuzz_support import (
-    CHECKS,
     TENANT_ID,
     FuzzWorld,
-    fuzz_config,
+    auth_fuzz_config,
     remove_world,
     seed_world,
     service_token,
@@ -36,7 +36,7 @@ from fuzz_support import (
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that auth serves this very one.
 DOCUMENT = create_app(make_settings("postgresql://unused.invalid/none")).openapi()
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=auth_fuzz_config())
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ Everything lives in this one file: a ``fuzz_support`` module here would be shado
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -33,15 +32,6 @@ import pytest
 import schemathesis
 import uvicorn
 from schemathesis import Case
-from schemathesis.checks import CheckContext, CheckFunction
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    unsupported_method,
-)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -50,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from common.errors import PROBLEM_JSON
+from common.testing.fuzz import CHECKS, fuzz_config
 from common.testing.servers import free_port, service_process
 from ingestion_service.config import IngestionSettings
 from ingestion_service.main import create_app
@@ -57,9 +48,6 @@ from ingestion_testing import SIGNING_KEY, Callers, make_settings
 
 # Same inputs, same run: every operation draws its cases from this seed, derandomized.
 SEED = 20_261_123
-# Cases per operation in the fuzzing phase (the coverage phase adds its boundary cases). A deeper
-# hunt: FUZZ_MAX_EXAMPLES=1000 uv run pytest services/ingestion/tests/test_fuzz.py
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "50"))
 
 _NAMESPACE = uuid.UUID("0b1f6c52-9d3e-4f7a-8c21-5e4d3a2b1c90")
 
@@ -162,49 +150,7 @@ class FuzzCallers:
 # --- what the fuzzer checks ----------------------------------------------------------------
 
 
-def fuzz_config() -> schemathesis.Config:
-    """Seeded and derandomized, no example database on disk."""
-    return schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "generation": {
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "database": "none",
-            },
-        }
-    )
-
-
-def problem_details(ctx: CheckContext, response: schemathesis.Response, case: Any) -> bool | None:
-    """Every 4xx and 5xx is an RFC 9457 problem: its media type and its own status in the body."""
-    if response.status_code < 400:
-        return None
-    media_type = response.headers.get("content-type", [""])[0].split(";")[0].strip()
-    if media_type != PROBLEM_JSON:
-        raise AssertionError(
-            f"{response.status_code} answered as {media_type!r}, not as a problem document"
-        )
-    body = response.json()
-    if not isinstance(body, dict) or body.get("status") != response.status_code:
-        raise AssertionError(f"problem body does not carry status {response.status_code}: {body}")
-    if not isinstance(body.get("detail"), str) or not body["detail"]:
-        raise AssertionError(f"problem body has no detail: {body}")
-    return None
-
-
-CHECKS: list[CheckFunction] = [
-    schemathesis.checks.not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    unsupported_method,
-    problem_details,
-]
-
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config(SEED))
 
 
 # --- fixtures ------------------------------------------------------------------------------
