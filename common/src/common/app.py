@@ -126,3 +126,19 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def serve(settings: ServiceSettings, factory: str) -> None:
+    """Serve a service's app with uvicorn on its HOST and PORT (``python -m <service>``);
+    ``factory`` names the function that builds the app from the environment."""
+    import uvicorn
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )

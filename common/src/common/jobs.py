@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.config import ServiceSettings
 from common.db import DbSession
 from common.security import Principal, TenantRole
 
@@ -210,6 +211,16 @@ async def run_worker(jobset: JobSet, dsn: str) -> None:
         pgq.shutdown.set()
         await asyncio.gather(*loops, return_exceptions=True)
         await pool.close()
+
+
+def worker_main(jobset: JobSet, settings: ServiceSettings) -> None:
+    """``python -m <service>.worker``: logging to the worker's own files, then the worker."""
+    from common.db import service_url
+    from common.logging import setup_logging
+    from common.migrations import asyncpg_dsn
+
+    setup_logging(settings, process="worker")
+    asyncio.run(run_worker(jobset, asyncpg_dsn(service_url(settings))))
 
 
 async def run_loop(work: Loop, stop: asyncio.Event) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import httpx
@@ -15,10 +14,8 @@ from auth_service.keys.service import KeyRing
 from auth_service.oauth import repository as oauth_repository
 from auth_service.oauth.providers import ProviderDirectory
 from auth_service.sessions import repository as sessions_repository
-from common.db import Database, service_url
-from common.jobs import JobSet, jobs_router, run_worker
-from common.logging import setup_logging
-from common.migrations import asyncpg_dsn
+from common.db import Database
+from common.jobs import JobSet, jobs_router, worker_main
 
 jobset = JobSet(service="auth")
 router = jobs_router("auth", prefix="/auth/jobs")
@@ -75,10 +72,7 @@ async def clean_up() -> None:
 
 
 def main() -> None:
-    settings = get_settings()
-    setup_logging(settings, process="worker")
-    dsn = asyncpg_dsn(service_url(settings))
-    asyncio.run(run_worker(jobset, dsn))
+    worker_main(jobset, get_settings())
 
 
 if __name__ == "__main__":

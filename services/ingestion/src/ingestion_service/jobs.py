@@ -3,15 +3,11 @@ Idempotency-Keys."""
 
 from __future__ import annotations
 
-import asyncio
-
 from loguru import logger
 
-from common.db import Database, service_url
+from common.db import Database
 from common.http import HttpClients
-from common.jobs import JobSet, jobs_router, run_worker
-from common.logging import setup_logging
-from common.migrations import asyncpg_dsn
+from common.jobs import JobSet, jobs_router, worker_main
 from common.outbox import OutboxRelay
 from ingestion_service.config import IngestionSettings, get_settings
 from ingestion_service.idempotency import repository as idempotency_repository
@@ -68,10 +64,7 @@ async def relay_facts() -> None:
 
 
 def main() -> None:
-    settings = get_settings()
-    setup_logging(settings, process="worker")
-    dsn = asyncpg_dsn(service_url(settings))
-    asyncio.run(run_worker(jobset, dsn))
+    worker_main(jobset, get_settings())
 
 
 if __name__ == "__main__":
