@@ -134,7 +134,13 @@ async def test_protected_routes_need_a_token(probe: httpx.AsyncClient, path: str
 
 @pytest.mark.parametrize(
     ("sqlstate", "status", "slug"),
-    [("23505", 409, "conflict"), ("22021", 400, "invalid-text"), ("40001", 500, "internal-error")],
+    [
+        ("23505", 409, "conflict"),
+        ("22021", 400, "invalid-text"),
+        ("22001", 400, "value-too-long"),
+        ("40P01", 503, "retry-later"),
+        ("42P01", 500, "internal-error"),
+    ],
 )
 async def test_database_errors_caused_by_callers_are_problems(
     probe: httpx.AsyncClient, sqlstate: str, status: int, slug: str

@@ -20,8 +20,13 @@ PROBLEM_JSON = "application/problem+json"
 DATABASE_PROBLEMS = {
     # text PostgreSQL cannot store in a UTF-8 database (a NUL character)
     "22021": (400, "Text in the request may not contain NUL (U+0000).", "invalid-text"),
+    # a value longer than its column (a check the schemas missed: still the caller's input)
+    "22001": (400, "A value in the request is longer than allowed.", "value-too-long"),
     # a unique key taken by a request that committed a moment earlier (two at once)
     "23505": (409, "That already exists (another request just made it); retry.", "conflict"),
+    # two requests at once that the database could only serve one after the other
+    "40P01": (503, "A concurrent request got in the way; retry.", "retry-later"),
+    "40001": (503, "A concurrent request got in the way; retry.", "retry-later"),
 }
 
 
@@ -233,7 +238,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if known is None:
             raise exc
         status, detail, slug = known
-        return problem_response(status, detail, type_slug=slug)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return problem_response(status, detail, type_slug=slug, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -299,3 +300,29 @@ async def test_a_batch_over_the_concurrency_bound_gets_429_with_retry_after(
     assert busy.json()["type"] == "https://meridian.dev/problems/rate-limited"
     assert free.json() == {"accepted": 1, "duplicates": 0, "errors": []}
     assert [r["message_id"] for r in await stored(conn, tenant)] == ["m1"]
+
+
+async def test_review_inputs_get_answers_not_500s(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID
+) -> None:
+    machine = callers.machine(tenant, "events:write")
+    sent_at = "2025-10-25T10:00:00Z"
+    batch = {
+        "sent_at": sent_at,
+        "batch": [
+            # a lone surrogate in a message_id that must be quoted back in an error
+            {"message_id": "ok\ud800", "event_type": "x" * 101, "timestamp": sent_at},
+            # the calendar's edges read back as infinity: refused
+            {"message_id": "edge", "event_type": "e", "timestamp": "9999-12-31T23:59:59Z"},
+            {"message_id": "fine", "event_type": "e", "timestamp": sent_at},
+        ],
+    }
+    raw = json.dumps(batch)  # ASCII with \ud800 escaped, as a client would send it
+    headers = {**machine.headers, "content-type": "application/json"}
+    response = await client.post("/data/events", content=raw, headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], [(e["index"], e["message_id"]) for e in body["errors"]]) == (
+        1,
+        [(0, None), (1, "edge")],
+    )

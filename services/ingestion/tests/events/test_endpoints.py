@@ -393,3 +393,16 @@ async def test_bad_stats_pages_are_refused(
 ) -> None:
     response = await client.get("/stats", params=params, headers=callers.user(tenant).headers)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "ts", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "1899-12-31T23:59:59Z"]
+)
+async def test_times_outside_1900_to_2200_are_refused(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, ts: str
+) -> None:
+    machine = callers.machine(tenant, "events:write")
+    response = await client.post(
+        "/event", json={"eventType": "e", "timestampUtc": ts}, headers=machine.headers
+    )
+    assert response.status_code == 422

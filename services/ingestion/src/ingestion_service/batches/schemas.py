@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
 
+from ingestion_service.events.schemas import within_calendar
+
 MAX_EVENTS = 1000
 MAX_BYTES = 1024 * 1024
 MAX_EVENT_BYTES = 32 * 1024
@@ -26,7 +28,7 @@ def _rfc3339(value: Any) -> Any:
 
 def _utc(value: datetime) -> datetime:
     try:
-        return value.astimezone(UTC)
+        return within_calendar(value.astimezone(UTC))
     except OverflowError as exc:
         raise ValueError("the time is out of range") from exc
 

@@ -27,6 +27,7 @@ from ingestion_service.batches.schemas import (
     BatchIn,
     BatchResult,
 )
+from ingestion_service.events.schemas import within_calendar
 from ingestion_service.events.service import game_event_fact
 from ingestion_service.models import outbox
 
@@ -57,13 +58,25 @@ def _reason(exc: ValidationError) -> str:
 
 
 def _message_id(raw: dict[str, Any]) -> str | None:
+    """The event's message_id to quote in an error, when it is fit to send back."""
     value = raw.get("message_id")
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str) or len(value) > 100 or not value.isprintable():
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # a lone surrogate cannot be written out as JSON
+        return None
+    return value
 
 
 def _corrected(event: BatchEvent, skew: timedelta | None) -> datetime:
     """timestamp + (received_at - sent_at); raises OverflowError out of the calendar."""
-    return event.timestamp + skew if skew is not None else event.timestamp
+    if skew is None:
+        return event.timestamp
+    try:
+        return within_calendar(event.timestamp + skew)
+    except ValueError as exc:
+        raise OverflowError(str(exc)) from exc
 
 
 def _properties_text(event: BatchEvent) -> str | None:

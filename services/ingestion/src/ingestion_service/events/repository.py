@@ -113,7 +113,8 @@ async def insert_events(
             " FROM unnest(CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),"
             " CAST(:ts AS timestamptz[]), CAST(:mid AS text[]))"
             " WITH ORDINALITY AS e(user_id, event_type, meta, ts, message_id, n)"
-            " ORDER BY e.n"
+            # message_id order: two batches sharing ids then wait, never deadlock
+            " ORDER BY e.message_id, e.n"
             " ON CONFLICT (tenant_id, message_id) WHERE message_id IS NOT NULL DO NOTHING"
             " RETURNING id, message_id, ts"
         ),

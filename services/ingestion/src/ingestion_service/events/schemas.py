@@ -25,12 +25,23 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def within_calendar(value: datetime) -> datetime:
+    """A UTC time between 1900 and 2200 (the database's extreme values read back as infinity)."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("the time must lie between 1900 and 2200")
+    return value
+
+
 def _as_utc(value: datetime) -> datetime:
     """A time without an offset is taken as UTC; one with an offset is converted to UTC."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+        return within_calendar(value.replace(tzinfo=UTC))
     try:
-        return value.astimezone(UTC)
+        return within_calendar(value.astimezone(UTC))
     except OverflowError as exc:
         raise ValueError("the time is out of range") from exc
 

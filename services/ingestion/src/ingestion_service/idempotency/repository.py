@@ -74,14 +74,21 @@ async def stored(session: AsyncSession, scope: KeyScope, retention_hours: int) -
 
 
 async def forget_expired(session: AsyncSession, scope: KeyScope, retention_hours: int) -> None:
-    await session.execute(
-        text(
-            "DELETE FROM ingestion.idempotency_key"
-            " WHERE tenant_id = :t AND caller = :c AND key = :k"
-            " AND created_at < now() - make_interval(hours => :r)"
-        ),
-        {**scope.params(), "r": retention_hours},
-    )
+    """Drop an expired key; a twin reclaiming it right now makes this wait, within the same
+    bounded ``lock_timeout`` as :func:`claim`, and end in :class:`KeyBusy`."""
+    try:
+        await session.execute(
+            text(
+                "DELETE FROM ingestion.idempotency_key"
+                " WHERE tenant_id = :t AND caller = :c AND key = :k"
+                " AND created_at < now() - make_interval(hours => :r)"
+            ),
+            {**scope.params(), "r": retention_hours},
+        )
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise KeyBusy from exc
+        raise
 
 
 async def complete(session: AsyncSession, scope: KeyScope, status: int, body: str) -> None:
