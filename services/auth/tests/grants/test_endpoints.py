@@ -200,6 +200,30 @@ async def test_service_gets_a_refreshed_token_when_it_expires_within_the_margin(
     assert grants[0]["last_refreshed_at"] is not None
 
 
+async def test_service_may_ask_for_a_refresh_when_the_provider_refused_the_token(
+    client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People, conn: AsyncConnection
+) -> None:
+    owner = await people.tenant_owner()
+    await connect_grant(client, oidc, owner, ANALYTICS)
+    first = oidc.token_responses[-1]["access_token"]
+    headers = await service_headers(client)
+    url = _access_token_url(owner.tenant_id)
+    refreshed = await client.post(url, params={"refresh": "true"}, headers=headers)
+    assert refreshed.status_code == 200, refreshed.text
+    assert oidc.calls["refresh_token"] == 1
+    assert refreshed.json()["access_token"] == oidc.token_responses[-1]["access_token"] != first
+    # Consent withdrawn at Google: the stored token still looks fresh, but a forced refresh
+    # finds out and marks the grant.
+    oidc.revoke_refresh_token(oidc.token_responses[0]["refresh_token"])
+    fresh_looking = await client.post(url, headers=headers)
+    assert fresh_looking.status_code == 200
+    refused = await client.post(url, params={"refresh": "true"}, headers=headers)
+    assert refused.status_code == 409
+    assert problem_type(refused) == "grant-needs-reconsent"
+    stored = await conn.execute(text("SELECT status FROM auth.provider_grant"))
+    assert stored.scalar_one() == "needs_reconsent"
+
+
 async def test_revoked_consent_marks_the_grant_as_needing_reconsent(
     client: httpx.AsyncClient, oidc: FakeOIDCProvider, people: People, conn: AsyncConnection
 ) -> None:

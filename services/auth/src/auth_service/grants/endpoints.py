@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
 from auth_service.deps import Settings, TenantAdmin
 from auth_service.grants import service
@@ -73,6 +73,12 @@ async def grant_access_token(
     directory: Directory,
     settings: Settings,
     _: Annotated[Principal, ServiceScope("grants:read")],
+    refresh: Annotated[
+        bool,
+        Query(description="Refresh first even if the token looks fresh (the provider refused it)."),
+    ] = False,
 ) -> AccessTokenOut:
     """For Meridian services: a fresh access token of the tenant's grant."""
-    return await service.access_token(session, directory, settings, tenant_id, provider)
+    return await service.access_token(
+        session, directory, settings, tenant_id, provider, force_refresh=refresh
+    )

@@ -207,8 +207,11 @@ async def access_token(
     settings: AuthSettings,
     tenant_id: uuid.UUID,
     provider: str,
+    *,
+    force_refresh: bool = False,
 ) -> AccessTokenOut:
-    """A usable access token for the tenant, refreshed first when it expires within the margin."""
+    """A usable access token for the tenant, refreshed first when it expires within the margin
+    (or when the caller says the provider refused the current one)."""
     grant = await repository.live(session, tenant_id, provider, lock=True)
     if grant is None:
         raise NotFound(f"The tenant has not connected {provider}.", type_slug="grant-missing")
@@ -219,7 +222,8 @@ async def access_token(
         )
     margin = datetime.now(UTC) + timedelta(minutes=settings.grant_refresh_margin_minutes)
     if (
-        grant.access_expires_at is None
+        force_refresh
+        or grant.access_expires_at is None
         or grant.access_expires_at < margin
         or grant.access_token_enc is None
     ):
