@@ -86,6 +86,12 @@ class PayloadTooLarge(MeridianError):
 class Unprocessable(MeridianError):
     status, type_slug = 422, "unprocessable"
 
+    @classmethod
+    def at(cls, loc: list[str | int], detail: str, **kwargs: Any) -> Unprocessable:
+        """A 422 shaped like a validation problem: ``errors`` names where the input is wrong."""
+        errors = [{"loc": loc, "msg": detail, "type": kwargs.get("type_slug") or cls.type_slug}]
+        return cls(detail, errors=errors, **kwargs)
+
 
 class RateLimited(MeridianError):
     status, type_slug = 429, "rate-limited"

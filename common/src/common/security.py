@@ -46,6 +46,11 @@ class Principal:
     def user_id(self) -> uuid.UUID:
         return uuid.UUID(self.subject)
 
+    @property
+    def label(self) -> str:
+        """``<kind>:<subject>``: who did something, as records keep it."""
+        return f"{self.kind}:{self.subject}"
+
     def has_role(self, minimum: str) -> bool:
         return ROLE_RANK.get(self.role or "", 0) >= ROLE_RANK[minimum]
 

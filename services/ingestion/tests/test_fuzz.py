@@ -62,7 +62,16 @@ PLAYER_ID = _fixed("player")
 ADMIN_ID = _fixed("admin")
 MACHINE_KEY_ID = _fixed("machine key")
 # What the fuzzer commits, all of it under TENANT_ID: removed before and after the run.
-FUZZ_TABLES = ("ingestion.event", "ingestion.idempotency_key", "ingestion.outbox")
+FUZZ_TABLES = (
+    "ingestion.event",
+    "ingestion.idempotency_key",
+    "ingestion.outbox",
+    "ingestion.ga4_pulled_day",
+    "ingestion.ga4_report_definition",
+    "ingestion.ga4_connection",
+)
+# Paths a tenant admin calls (GA4 is run by tenant users).
+ADMIN_PATHS = ("/ingestion/", "/data/ga4/", "/data/ingest/", "/data/report-definitions")
 
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that ingestion serves this very one.
@@ -112,7 +121,7 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 @dataclass(frozen=True)
 class FuzzCallers:
     """Tokens of the fuzz tenant: a player sends events, a machine holding events:read reads
-    them (all of the tenant's, the player's included), an admin reads the jobs."""
+    them (all of the tenant's, the player's included), an admin reads the jobs and runs GA4."""
 
     player: str
     machine: str
@@ -140,7 +149,7 @@ class FuzzCallers:
     def headers_for(self, method: str, path: str) -> dict[str, str]:
         if method.upper() == "POST" and path in ("/event", "/data/events"):
             token = self.player
-        elif path.startswith("/ingestion/"):
+        elif path.startswith(ADMIN_PATHS) or path == "/data/availability":
             token = self.admin
         else:
             token = self.machine
@@ -158,6 +167,23 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_config(SEED))
 
 async def _remove_fuzz_rows(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
+        # The fuzzer's ingest jobs: their days, their queued pulls, then the jobs.
+        jobs = "SELECT id FROM ingestion.ingest_job WHERE tenant_id = :t"
+        await conn.execute(
+            text(f"DELETE FROM ingestion.ingest_job_day WHERE job_id IN ({jobs})"),  # noqa: S608
+            {"t": TENANT_ID},
+        )
+        await conn.execute(
+            text(
+                "DELETE FROM ingestion.pgqueuer WHERE entrypoint = 'ingestion.ga4_pull'"
+                " AND convert_from(payload, 'UTF8')::jsonb ->> 'job_id' IN"
+                " (SELECT id::text FROM ingestion.ingest_job WHERE tenant_id = :t)"
+            ),
+            {"t": TENANT_ID},
+        )
+        await conn.execute(
+            text("DELETE FROM ingestion.ingest_job WHERE tenant_id = :t"), {"t": TENANT_ID}
+        )
         for table in FUZZ_TABLES:
             await conn.execute(
                 text(f"DELETE FROM {table} WHERE tenant_id = :t"),  # noqa: S608 - names from code

@@ -63,7 +63,10 @@ async def test_worker_schedules_are_visible_to_admins(
     response = await client.get("/ingestion/jobs", headers=callers.user(tenant, "admin").headers)
     assert response.status_code == 200
     schedules = [(s["name"], s["expression"]) for s in response.json()["schedules"]]
-    assert schedules == [("ingestion.clean_up", "40 2 * * *")]
+    assert schedules == [
+        ("ingestion.clean_up", "40 2 * * *"),
+        ("ingestion.ga4_daily", "15 5 * * *"),
+    ]
 
 
 async def test_daily_clean_up_forgets_keys_past_24_hours(

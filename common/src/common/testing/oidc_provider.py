@@ -200,6 +200,11 @@ class FakeOIDCProvider:
         if record := self._refresh.get(token):
             self._revoked.update(record.access_tokens)
 
+    def access_token_valid(self, token: str) -> bool:
+        """Whether ``token`` is an access token this provider issued and has not revoked (for a
+        resource server on the same fake, like the GA4 Data API fake)."""
+        return token in self._access and token not in self._revoked
+
     # ---- endpoints -----------------------------------------------------------------------
 
     async def _discovery(self, _: Request) -> Response:

@@ -22,6 +22,20 @@ class IngestionSettings(ServiceSettings):
     # POST /data/events batches worked on at once by one process; one more is answered 429.
     max_concurrent_batches: int = 8
 
+    # GA4 pulls. The Data API's address (tests and benchmarks point it at the local fake).
+    ga4_api_url: str = "https://analyticsdata.googleapis.com"
+    # Rows per runReport page (Google allows up to 250,000).
+    ga4_page_size: int = 10_000
+    # Requests in flight per property (Google's concurrent-request quota is 10).
+    ga4_max_concurrent_requests: int = 10
+    # Attempts of one request on a 5xx or a dropped connection, backing off from the base.
+    ga4_max_attempts: int = 5
+    ga4_retry_base_seconds: float = 1.0
+    # Days Google may still correct: the daily schedule re-pulls them; availability flags them.
+    ga4_processing_days: int = 3
+    # The longest date range one ingest job may cover.
+    ga4_max_job_days: int = 400
+
 
 @lru_cache
 def get_settings() -> IngestionSettings:

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from common.errors import Forbidden
-from common.security import AnyCaller, Principal
+from common.security import AnyCaller, Principal, TenantRole
 from ingestion_service.config import IngestionSettings
+from ingestion_service.ga4.client import GA4Api
+from ingestion_service.ga4.tokens import GrantTokens
 
 EVENTS_WRITE = "events:write"
 EVENTS_READ = "events:read"
@@ -45,6 +47,23 @@ async def _event_reader(caller: AnyCaller) -> Principal:
     return caller
 
 
+async def _ga4(request: Request) -> GA4Api:
+    api: GA4Api = request.app.state.ga4
+    return api
+
+
+async def _grant_tokens(request: Request) -> GrantTokens:
+    tokens: GrantTokens = request.app.state.grant_tokens
+    return tokens
+
+
 Settings = Annotated[IngestionSettings, Depends(_settings)]
+GA4 = Annotated[GA4Api, Depends(_ga4)]
+Tokens = Annotated[GrantTokens, Depends(_grant_tokens)]
+# GA4: tenant admins manage connections (provider grants are theirs); analysts run pulls; any
+# tenant user reads.
+DataAdmin = Annotated[Principal, TenantRole("admin")]
+DataAnalyst = Annotated[Principal, TenantRole("analyst")]
+DataReader = Annotated[Principal, TenantRole("viewer")]
 EventWriter = Annotated[Principal, Depends(_event_writer)]
 EventReader = Annotated[Principal, Depends(_event_reader)]

@@ -1,17 +1,29 @@
-"""Ingestion's background work: facts to analytics, the daily clean-up of spent
-Idempotency-Keys."""
+"""Ingestion's background work: GA4 pulls (jobs and the daily schedule), facts to analytics,
+the daily clean-up of spent Idempotency-Keys."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from loguru import logger
+from sqlalchemy import exists, select
 
 from common.db import Database
 from common.http import HttpClients
 from common.jobs import JobSet, jobs_router, worker_main
 from common.outbox import OutboxRelay
 from ingestion_service.config import IngestionSettings, get_settings
+from ingestion_service.ga4.client import GA4Api
+from ingestion_service.ga4.definitions import EVENT_TYPES
+from ingestion_service.ga4.tokens import GrantTokens
 from ingestion_service.idempotency import repository as idempotency_repository
-from ingestion_service.models import outbox
+from ingestion_service.models import IngestJob, outbox
+from ingestion_service.pulls import repository as pulls_repository
+from ingestion_service.pulls import service as pulls
+from ingestion_service.pulls.runner import Puller
+from ingestion_service.pulls.schemas import IngestStartIn
 
 jobset = JobSet(service="ingestion")
 router = jobs_router("ingestion", prefix="/ingestion/jobs")
@@ -32,6 +44,9 @@ class Resources:
             url=f"{settings.analytics_url}/internal/facts",
             token=self.http.service_token,
             batch_size=settings.outbox_batch_size,
+        )
+        self.puller = Puller(
+            settings, self.database.sessionmaker, GA4Api(settings), GrantTokens(self.http)
         )
 
 
@@ -54,6 +69,51 @@ async def clean_up() -> None:
             session, res.settings.idempotency_hours
         )
     logger.info("clean-up: {} idempotency keys", keys)
+
+
+@jobset.job(pulls.PULL_JOB)
+async def pull(payload: dict[str, object]) -> None:
+    """Run or resume an ingest job (queued by POST /data/ingest/start and the schedule)."""
+    await resources().puller.run(uuid.UUID(str(payload["job_id"])))
+
+
+@jobset.cron("ingestion.ga4_daily", "15 5 * * *")
+async def ga4_daily() -> None:
+    """Daily 05:15 UTC: for every tenant with a GA4 connection, pull yesterday and re-pull the
+    days Google may still be correcting (``ga4_processing_days`` before it)."""
+    res = resources()
+    started = await schedule_daily_pulls(res.database.sessionmaker, res.settings)
+    logger.info("GA4 daily: {} jobs queued", started)
+
+
+async def schedule_daily_pulls(sessionmaker: Any, settings: IngestionSettings) -> int:
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    body = IngestStartIn(
+        start_date=yesterday - timedelta(days=settings.ga4_processing_days),
+        end_date=yesterday,
+        data_types=EVENT_TYPES,
+    )
+    started = 0
+    async with sessionmaker() as session:
+        tenants = await pulls_repository.tenants_with_connections(session)
+    for tenant_id in tenants:
+        async with sessionmaker() as session, session.begin():
+            already = await session.scalar(
+                select(
+                    exists().where(
+                        IngestJob.tenant_id == tenant_id,
+                        IngestJob.trigger == "schedule",
+                        IngestJob.end_date == yesterday,
+                    )
+                )
+            )
+            if already:
+                continue
+            await pulls.start(
+                session, settings, tenant_id, body, requested_by="schedule", trigger="schedule"
+            )
+            started += 1
+    return started
 
 
 @jobset.loop("ingestion.outbox", lambda: get_settings().outbox_interval_seconds)

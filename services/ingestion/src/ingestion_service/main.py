@@ -14,11 +14,17 @@ from ingestion_service.batches import endpoints as batches
 from ingestion_service.batches.schemas import LIMITS, MAX_BYTES
 from ingestion_service.batches.service import BatchSlots
 from ingestion_service.config import IngestionSettings, get_settings
+from ingestion_service.connections import endpoints as connections
 from ingestion_service.events import endpoints as events
+from ingestion_service.ga4.client import GA4Api
+from ingestion_service.ga4.tokens import GrantTokens
 from ingestion_service.jobs import router as jobs_router
+from ingestion_service.pulls import endpoints as pulls
 
 DESCRIPTION = """Data taken in for each tenant: events from games and game servers (the gaming
-backend's POST /event, GET /events, GET /stats) and batches of them (POST /data/events)."""
+backend's POST /event, GET /events, GET /stats) and batches of them (POST /data/events); GA4
+properties pulled day by day through the tenant's Google grant (/data/ga4/connections,
+/data/ingest, /data/availability). Everything taken in leaves for analytics as facts."""
 
 
 def create_app(
@@ -33,13 +39,21 @@ def create_app(
     async def open_batch_slots(app: FastAPI) -> None:
         app.state.batch_slots = BatchSlots(settings.max_concurrent_batches)
 
+    async def open_ga4(app: FastAPI) -> None:
+        app.state.ga4 = GA4Api(settings)
+        app.state.grant_tokens = GrantTokens(app.state.http)
+
+    async def close_ga4(app: FastAPI) -> None:
+        app.state.ga4.close()
+
     return build_app(
         settings,
         title="Meridian ingestion",
         version=__version__,
         description=DESCRIPTION,
-        routers=[events.router, batches.router, jobs_router],
-        on_startup=[open_batch_slots],
+        routers=[events.router, batches.router, connections.router, pulls.router, jobs_router],
+        on_startup=[open_batch_slots, open_ga4],
+        on_shutdown=[close_ga4],
         body_limits={"/data/events": BodyLimit(MAX_BYTES, LIMITS)},
         database=database,
         verifier_factory=verifier_factory,

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Index, SmallInteger, String, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import BaseModel, schema_metadata
@@ -77,3 +91,119 @@ class IdempotencyKey(Base):
     # The body exactly as sent the first time (text, not jsonb: a replay is byte for byte).
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GA4Connection(Base):
+    """A tenant's GA4 property and the custom dimensions that carry its keys."""
+
+    __tablename__ = "ga4_connection"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "property_id"),
+        CheckConstraint(
+            "status IN ('active', 'needs_reconsent', 'failing', 'disabled')", name="status"
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    property_id: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    session_id_dimension: Mapped[str] = mapped_column(String(100))
+    web_user_id_dimension: Mapped[str] = mapped_column(String(100))
+    branch_id_dimension: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), server_default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_tested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The property's quota as Google last reported it (returnPropertyQuota).
+    quota: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReportDefinition(Base):
+    """A tenant's own GA4 data type (the built-in ones live in code)."""
+
+    __tablename__ = "ga4_report_definition"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+    fact_kind: Mapped[str] = mapped_column(String(64))
+    dimensions: Mapped[list[str]] = mapped_column(ARRAY(String(100)))
+    metrics: Mapped[list[str]] = mapped_column(ARRAY(String(100)))
+    dimension_filter: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IngestJob(Base):
+    """A pull of GA4 data types over a date range for a tenant's connections (its progress is
+    the sum of its days)."""
+
+    __tablename__ = "ingest_job"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'completed', 'failed', 'cancelled')", name="status"
+        ),
+        Index("ix_ingest_job_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    trigger: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    data_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    connection_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Set while the job waits for Google's hourly or daily quota to come back.
+    waiting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IngestJobDay(Base):
+    """One day of one data type of one connection within a job: the unit of a pull."""
+
+    __tablename__ = "ingest_job_day"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'done', 'failed', 'cancelled')", name="status"),
+    )
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    data_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    # rowCount as Google reported it on the first page; rows taken once the day is done.
+    row_count: Mapped[int | None] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer, server_default="0")
+    pages: Mapped[int] = mapped_column(Integer, server_default="0")
+    quota_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    thresholded: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    other_row: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PulledDay(Base):
+    """The current pull of a day of a data type of a connection: what the warehouse holds."""
+
+    __tablename__ = "ga4_pulled_day"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    data_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    pull_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    rows: Mapped[int] = mapped_column(Integer)
+    thresholded: Mapped[bool] = mapped_column(Boolean)
+    other_row: Mapped[bool] = mapped_column(Boolean)
+    pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,361 @@
+"""GA4 pulls end to end: a token from auth, Google's client against the fake Data API, facts in
+the outbox, the job's state through the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.testing.ga4 import DAILY, HOURLY, FakeGA4
+from common.testing.oidc_provider import FakeOIDCProvider
+from ingestion_service.ga4.client import quota_resume_at
+from ingestion_service.pulls.runner import Puller
+from ingestion_testing import Callers
+
+from .conftest import PAGE_SIZE, Tenant, facts, page_views
+
+API = tuple[httpx.AsyncClient, Callers]
+
+
+async def start(api: API, shop: Tenant, first: str, last: str, types: list[str]) -> dict[str, Any]:
+    client, _ = api
+    response = await client.post(
+        "/data/ingest/start",
+        json={"start_date": first, "end_date": last, "data_types": types},
+        headers=shop.admin.headers,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def job(api: API, shop: Tenant, job_id: str) -> dict[str, Any]:
+    client, _ = api
+    response = await client.get(f"/data/ingest/jobs/{job_id}", headers=shop.admin.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def requests_for(fake: FakeGA4, shop: Tenant) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if r["property"] == shop.property.property_id]
+
+
+async def test_a_day_of_several_pages_is_pulled_whole_into_facts(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261101", 120))
+    shop.property.thresholded_days.add("20261101")
+    fake.changed()
+    started = await start(api, shop, "2026-11-01", "2026-11-01", ["page_views"])
+    assert (started["status"], started["days_total"], started["days_done"]) == ("queued", 1, 0)
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    done = await job(api, shop, started["id"])
+    assert done["status"] == "completed", done["errors"]
+    assert (done["days_done"], done["days_failed"], done["rows_done"], done["rows_total"]) == (
+        1,
+        0,
+        120,
+        120,
+    )
+    sent = requests_for(fake, shop)
+    assert [(r.get("offset", "0"), r["limit"]) for r in sent] == [
+        ("0", str(PAGE_SIZE)),
+        (str(PAGE_SIZE), str(PAGE_SIZE)),
+        (str(2 * PAGE_SIZE), str(PAGE_SIZE)),
+    ]
+    assert sent[0]["dimensions"] == [
+        {"name": "dateHourMinute"},
+        {"name": "customEvent:ga_session_id"},
+        {"name": "customUser:web_user_id"},
+        {"name": "customEvent:branch_id"},
+        {"name": "pageLocation"},
+        {"name": "pageTitle"},
+    ]
+    assert sent[0]["dateRanges"] == [{"startDate": "2026-11-01", "endDate": "2026-11-01"}]
+    assert sent[0]["returnPropertyQuota"] is True
+    # The fake charges 1 + rows // 100 tokens a page: 50, 50 and 20 rows.
+    assert done["quota_tokens"] == 3
+    assert done["thresholded_days"] == 1
+
+    rows = await facts(engine, shop.id, "ingestion.ga4_rows.v1")
+    assert len(rows) == 1
+    assert (rows[0]["part"], rows[0]["parts"], len(rows[0]["rows"])) == (1, 1, 120)
+    first = min(rows[0]["rows"], key=lambda r: r["event_time"])
+    assert first == {
+        "event_time": "2026-11-01T08:00:00+01:00",
+        "session_id": "s0",
+        "web_user_id": "u0",
+        "branch_id": "D01",
+        "page_location": "https://shop.example/p/0",
+        "page_title": "Product 0",
+        "screen_page_views": 1,
+    }
+    [day] = await facts(engine, shop.id, "ingestion.ga4_day.v1")
+    assert {k: v for k, v in day.items() if k != "pull_id"} == {
+        "connection_id": shop.connection["id"],
+        "property_id": shop.property.property_id,
+        "data_type": "page_views",
+        "fact_kind": "page_view",
+        "day": "2026-11-01",
+        "time_zone": "Europe/Berlin",
+        "rows": 120,
+        "parts": 1,
+        "replaces_pull_id": None,
+        "thresholded": True,
+        "other_row": False,
+    }
+    assert rows[0]["pull_id"] == day["pull_id"]
+
+    client, _ = api
+    availability = await client.get("/data/availability", headers=shop.admin.headers)
+    [connection] = availability.json()["connections"]
+    [page_type] = connection["data_types"]
+    assert page_type["data_type"] == "page_views"
+    assert (page_type["first_day"], page_type["last_day"], page_type["rows"]) == (
+        "2026-11-01",
+        "2026-11-01",
+        120,
+    )
+    assert page_type["missing_days"] == []
+    assert page_type["days"][0]["thresholded"] is True
+    connection_state = await client.get(
+        f"/data/ga4/connections/{shop.connection['id']}", headers=shop.admin.headers
+    )
+    assert connection_state.json()["last_success_at"] is not None
+    assert connection_state.json()["quota"]["tokens_per_day"]["consumed"] == 1
+
+
+async def test_a_re_pull_replaces_the_day_and_duplicates_nothing(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261102", 10))
+    fake.changed()
+    first = await start(api, shop, "2026-11-02", "2026-11-02", ["page_views"])
+    await puller.run(uuid.UUID(first["id"]))
+    # Google corrects the day: three more page views arrive late.
+    shop.property.clear_day("20261102")
+    shop.property.add(page_views("20261102", 13))
+    fake.changed()
+    second = await start(api, shop, "2026-11-02", "2026-11-02", ["page_views"])
+    await puller.run(uuid.UUID(second["id"]))
+
+    assert (await job(api, shop, second["id"]))["rows_done"] == 13
+    days = await facts(engine, shop.id, "ingestion.ga4_day.v1")
+    assert [d["rows"] for d in days] == [10, 13]
+    assert days[1]["replaces_pull_id"] == days[0]["pull_id"]
+    async with engine.connect() as conn:
+        pulled = await conn.execute(
+            text(
+                "SELECT rows, pull_id::text FROM ingestion.ga4_pulled_day"
+                " WHERE tenant_id = :t AND day = '2026-11-02'"
+            ),
+            {"t": shop.id},
+        )
+        assert pulled.all() == [(13, days[1]["pull_id"])]
+    client, _ = api
+    availability = (await client.get("/data/availability", headers=shop.admin.headers)).json()
+    assert availability["connections"][0]["data_types"][0]["rows"] == 13
+
+
+async def test_an_hourly_quota_stop_waits_for_the_next_hour_and_resumes(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    fake, _ = ga4
+    for day in ("20261103", "20261104", "20261105"):
+        shop.property.add(page_views(day, 5))
+    shop.property.tokens_per_hour = 2  # two one-page days, then 429
+    fake.changed()
+    started = await start(api, shop, "2026-11-03", "2026-11-05", ["page_views"])
+    before = datetime.now(UTC)
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    waiting = await job(api, shop, started["id"])
+    assert waiting["status"] == "queued"
+    assert (waiting["days_done"], waiting["days_failed"]) == (2, 0)
+    expected = quota_resume_at("hourly", before)
+    assert datetime.fromisoformat(waiting["waiting_until"]) == expected
+    assert waiting["detail"] == (
+        f"hourly GA4 quota exhausted ({HOURLY}); resumes after the next hour"
+        f" at {expected:%Y-%m-%d %H:%M} UTC"
+    )
+    async with engine.connect() as conn:
+        queued = await conn.execute(
+            text(
+                "SELECT execute_after FROM ingestion.pgqueuer"
+                " WHERE entrypoint = 'ingestion.ga4_pull' AND payload = :p"
+                " ORDER BY id DESC LIMIT 1"
+            ),
+            {"p": f'{{"job_id": "{started["id"]}"}}'.encode()},
+        )
+        resume = queued.scalar_one()
+    assert abs((resume - expected).total_seconds()) < 5
+
+    shop.property.tokens_per_hour = 40_000
+    fake.reset_hour()
+    await puller.run(uuid.UUID(started["id"]))
+    resumed = await job(api, shop, started["id"])
+    assert (resumed["status"], resumed["days_done"], resumed["waiting_until"]) == (
+        "completed",
+        3,
+        None,
+    )
+    days = await facts(engine, shop.id, "ingestion.ga4_day.v1")
+    assert sorted(d["day"] for d in days) == ["2026-11-03", "2026-11-04", "2026-11-05"]
+
+
+async def test_a_daily_quota_stop_waits_for_googles_daily_reset(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261106", 5))
+    shop.property.tokens_per_day = 0
+    fake.changed()
+    started = await start(api, shop, "2026-11-06", "2026-11-06", ["page_views"])
+    before = datetime.now(UTC)
+    await puller.run(uuid.UUID(started["id"]))
+    waiting = await job(api, shop, started["id"])
+    expected = quota_resume_at("daily", before)
+    assert waiting["status"] == "queued"
+    assert datetime.fromisoformat(waiting["waiting_until"]) == expected
+    assert waiting["detail"] == (
+        f"daily GA4 quota exhausted ({DAILY}); resumes after Google's daily reset"
+        f" at {expected:%Y-%m-%d %H:%M} UTC"
+    )
+    assert expected.astimezone(UTC) > before
+    # Midnight in California, plus a minute.
+    local = expected.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (local.hour, local.minute) == (0, 1)
+
+
+async def test_transient_errors_are_retried_and_a_day_that_keeps_failing_is_reported(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261107", 3))
+    fake.changed()
+    fake.fail_next(503, times=2)
+    recovered = await start(api, shop, "2026-11-07", "2026-11-07", ["page_views"])
+    await puller.run(uuid.UUID(recovered["id"]))
+    assert (await job(api, shop, recovered["id"]))["status"] == "completed"
+
+    fake.fail_next(503, "The service is currently unavailable.", times=5)  # every attempt
+    broken = await start(api, shop, "2026-11-07", "2026-11-07", ["page_views"])
+    await puller.run(uuid.UUID(broken["id"]))
+    failed = await job(api, shop, broken["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "1 of 1 days failed; see errors")
+    assert failed["errors"] == [
+        {
+            "connection_id": shop.connection["id"],
+            "data_type": "page_views",
+            "day": "2026-11-07",
+            "error": "The service is currently unavailable.",
+        }
+    ]
+
+
+async def test_requests_per_property_stay_within_ten_at_once(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    for n in range(1, 25):
+        shop.property.add(page_views(f"202610{n:02d}", 2))
+    fake.changed()
+    fake.delay_seconds = 0.3
+    try:
+        started = await start(api, shop, "2026-10-01", "2026-10-24", ["page_views"])
+        await puller.run(uuid.UUID(started["id"]))
+    finally:
+        fake.delay_seconds = 0
+    assert (await job(api, shop, started["id"]))["days_done"] == 24
+    assert fake.max_in_flight[shop.property.property_id] == 10
+
+
+async def test_a_revoked_grant_marks_the_connection_and_every_job_says_so(
+    api: API,
+    shop: Tenant,
+    puller: Puller,
+    ga4: tuple[FakeGA4, str],
+    google: FakeOIDCProvider,
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261108", 3))
+    fake.changed()
+    google.revoke_refresh_token(shop.refresh_token)  # the user withdrew consent at Google
+    started = await start(api, shop, "2026-11-08", "2026-11-08", ["page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    failed = await job(api, shop, started["id"])
+    assert failed["status"] == "failed"
+    assert failed["needs_reconsent"] is True, failed["errors"]
+    assert failed["detail"] == (
+        "Google Analytics needs consent again (The google connection needs consent again:"
+        " invalid_grant: Token has been expired or revoked.): an admin connects Google again"
+        " with POST /auth/grants/google/connect."
+    )
+    client, _ = api
+    connection = await client.get(
+        f"/data/ga4/connections/{shop.connection['id']}", headers=shop.admin.headers
+    )
+    assert connection.json()["status"] == "needs_reconsent"
+    later = await start(api, shop, "2026-11-08", "2026-11-08", ["page_views"])
+    assert later["needs_reconsent"] is True
+
+
+async def test_cancelling_a_queued_job_stops_it_before_any_request(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    client, _ = api
+    started = await start(api, shop, "2026-11-01", "2026-11-03", ["page_views"])
+    response = await client.post(
+        f"/data/ingest/jobs/{started['id']}/cancel", headers=shop.admin.headers
+    )
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["days_done"]) == ("cancelled", 0)
+    await puller.run(uuid.UUID(started["id"]))
+    assert requests_for(fake, shop) == []
+    again = await client.post(
+        f"/data/ingest/jobs/{started['id']}/cancel", headers=shop.admin.headers
+    )
+    assert again.status_code == 409
+
+
+async def test_testing_a_connection_checks_grant_dimensions_and_a_report(
+    api: API, shop: Tenant, ga4: tuple[FakeGA4, str]
+) -> None:
+    client, _ = api
+    url = f"/data/ga4/connections/{shop.connection['id']}/test"
+    ok = await client.post(url, headers=shop.admin.headers)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["ok"] is True
+    assert [c["name"] for c in ok.json()["checks"]] == ["grant", "dimensions", "report"]
+    assert ok.json()["connection"]["last_tested_at"] is not None
+
+    changed = await client.patch(
+        f"/data/ga4/connections/{shop.connection['id']}",
+        json={"branch_id_dimension": "customEvent:store"},
+        headers=shop.admin.headers,
+    )
+    assert changed.status_code == 200
+    bad = await client.post(url, headers=shop.admin.headers)
+    assert bad.json()["ok"] is False
+    assert bad.json()["checks"][1] == {
+        "name": "dimensions",
+        "ok": False,
+        "detail": "the property does not define customEvent:store",
+    }
+    assert bad.json()["connection"]["status"] == "failing"
+    assert bad.json()["connection"]["last_error"] == (
+        "the property does not define customEvent:store"
+    )
