@@ -420,3 +420,58 @@ def _matches(expression: dict[str, Any], record: dict[str, Any]) -> bool:
     if "inListFilter" in spec:
         return value in spec["inListFilter"].get("values", [])
     raise GA4Error(400, "INVALID_ARGUMENT", "Unsupported filter.")
+
+
+def synthetic_page_views(day: str, count: int) -> list[dict[str, Any]]:
+    """``count`` distinct page views on ``day`` (YYYYMMDD): a session per five, a user per ten,
+    ten branches, minutes spread over the day."""
+    return [
+        {
+            "dateHourMinute": f"{day}{(n // 60) % 24:02d}{n % 60:02d}",
+            "eventName": "page_view",
+            "customEvent:ga_session_id": f"{day}-{n // 5}",
+            "customUser:web_user_id": f"user-{n // 10}",
+            "customEvent:branch_id": f"D{n % 10:02d}",
+            "pageLocation": f"https://shop.example/products/{n}",
+            "pageTitle": f"Product {n}",
+            "screenPageViews": 1,
+            "eventCount": 1,
+        }
+        for n in range(count)
+    ]
+
+
+def main() -> None:
+    """``python -m common.testing.ga4``: serve the fake with synthetic page views (benchmarks,
+    trying a pull by hand). Any bearer token is accepted."""
+    import argparse
+    from datetime import timedelta
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8010)
+    parser.add_argument("--property", default="1001")
+    parser.add_argument("--first-day", default="2026-11-01")
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--rows-per-day", type=int, default=1000)
+    args = parser.parse_args()
+    fake = FakeGA4()
+    prop = fake.property(
+        args.property,
+        custom_dimensions=[
+            "customEvent:ga_session_id",
+            "customUser:web_user_id",
+            "customEvent:branch_id",
+        ],
+        tokens_per_day=10**9,
+        tokens_per_hour=10**9,
+    )
+    first = date.fromisoformat(args.first_day)
+    for n in range(args.days):
+        prop.add(synthetic_page_views(f"{first + timedelta(days=n):%Y%m%d}", args.rows_per_day))
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,7 @@ from google.analytics.data_v1beta.types import (
     Dimension,
     FilterExpression,
     Metric,
+    PropertyQuota,
     RunReportRequest,
     RunReportResponse,
 )
@@ -186,13 +187,15 @@ class GA4Api:
         response: RunReportResponse = await self._call(
             property_id, lambda: client.run_report(request, retry=None, timeout=60.0)
         )
-        quota = RunReportResponse.to_dict(response).get("property_quota")
+        quota = PropertyQuota.to_dict(response.property_quota) if response.property_quota else None
+        # The protobuf underneath: proto-plus wrappers cost a Python object per value.
+        raw = RunReportResponse.pb(response)
         return Page(
             rows=[
                 report.row(
                     [v.value for v in row.dimension_values], [v.value for v in row.metric_values]
                 )
-                for row in response.rows
+                for row in raw.rows
             ],
             row_count=response.row_count,
             tokens=response.property_quota.tokens_per_day.consumed,
