@@ -4,11 +4,15 @@ tenants (no pull runs here; see test_pulls)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from common.db import Database
+from ingestion_service.config import IngestionSettings
+from ingestion_service.jobs import schedule_daily_pulls
 from ingestion_testing import Callers
 
 CONNECTION = {"property_id": "properties/123456", "time_zone": "America/New_York"}
@@ -258,3 +262,37 @@ async def test_another_tenant_sees_and_touches_none_of_it(
     assert busy.status_code == 409
     await client.post(f"{job_url}/cancel", headers=mine.headers)
     assert (await client.delete(base, headers=mine.headers)).status_code == 204
+
+
+async def test_the_daily_schedule_pulls_yesterday_and_the_days_google_still_corrects(
+    client: httpx.AsyncClient,
+    callers: Callers,
+    tenant: uuid.UUID,
+    database: Database,
+    settings: IngestionSettings,
+) -> None:
+    await connect(client, callers, tenant)
+    resting = uuid.uuid4()
+    paused = await connect(client, callers, resting)
+    await client.patch(
+        f"/data/ga4/connections/{paused['id']}",
+        json={"status": "disabled"},
+        headers=callers.user(resting, role="admin").headers,
+    )
+
+    # (Counts are not asserted: tenants other tests committed may be scheduled too.)
+    await schedule_daily_pulls(database.sessionmaker, settings)
+    await schedule_daily_pulls(database.sessionmaker, settings)  # once a day: adds nothing
+
+    jobs = (await client.get("/data/ingest/jobs", headers=callers.user(tenant).headers)).json()
+    [job] = jobs["jobs"]
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert (job["trigger"], job["requested_by"], job["start_date"], job["end_date"]) == (
+        "schedule",
+        "schedule",
+        (yesterday - timedelta(days=3)).isoformat(),
+        yesterday.isoformat(),
+    )
+    assert job["days_total"] == 4 * 8
+    idle = (await client.get("/data/ingest/jobs", headers=callers.user(resting).headers)).json()
+    assert idle["total"] == 0

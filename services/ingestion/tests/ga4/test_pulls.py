@@ -51,6 +51,7 @@ async def test_a_day_of_several_pages_is_pulled_whole_into_facts(
     fake, _ = ga4
     shop.property.add(page_views("20261101", 120))
     shop.property.thresholded_days.add("20261101")
+    shop.property.other_row_days.add("20261101")
     fake.changed()
     started = await start(api, shop, "2026-11-01", "2026-11-01", ["page_views"])
     assert (started["status"], started["days_total"], started["days_done"]) == ("queued", 1, 0)
@@ -110,7 +111,7 @@ async def test_a_day_of_several_pages_is_pulled_whole_into_facts(
         "parts": 1,
         "replaces_pull_id": None,
         "thresholded": True,
-        "other_row": False,
+        "other_row": True,
     }
     assert rows[0]["pull_id"] == day["pull_id"]
 
@@ -125,7 +126,7 @@ async def test_a_day_of_several_pages_is_pulled_whole_into_facts(
         120,
     )
     assert page_type["missing_days"] == []
-    assert page_type["days"][0]["thresholded"] is True
+    assert (page_type["days"][0]["thresholded"], page_type["days"][0]["other_row"]) == (True, True)
     connection_state = await client.get(
         f"/data/ga4/connections/{shop.connection['id']}", headers=shop.admin.headers
     )
