@@ -70,17 +70,26 @@ def _dev_provider(
     if settings is None or not settings.is_development or settings.providers():  # type: ignore[attr-defined]
         return None
     base = f"http://127.0.0.1:{DEV_PROVIDER_PORT}"
-    env["AUTH_OAUTH_PROVIDERS"] = json.dumps(
-        {
-            "dev": {
-                "client_id": "meridian-dev",
-                "client_secret": "meridian-dev-secret",
-                "discovery_url": f"{base}/.well-known/openid-configuration",
-            }
-        }
-    )
+    dev = {
+        "client_id": "meridian-dev",
+        "client_secret": "meridian-dev-secret",
+        "discovery_url": f"{base}/.well-known/openid-configuration",
+    }
+    # "google" grants go to the same provider, and GA4 reports to a local fake (see _dev_ga4).
+    env["AUTH_OAUTH_PROVIDERS"] = json.dumps({"dev": dev, "google": dev})
     args = ["--port", str(DEV_PROVIDER_PORT), "--redirect-uri", DEV_REDIRECT]
     return _spawn(["-m", "common.testing.oidc_provider", *args], env)
+
+
+DEV_GA4_PORT = 8010
+
+
+def _dev_ga4(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Beside the development provider: a fake GA4 Data API on :8010 with a week of page views
+    on property 1001, so a GA4 connection and its pulls can be tried without Google."""
+    env["INGESTION_GA4_API_URL"] = f"http://127.0.0.1:{DEV_GA4_PORT}"
+    args = ["--port", str(DEV_GA4_PORT), "--property", "1001", "--days", "7"]
+    return _spawn(["-m", "common.testing.ga4", *args], env)
 
 
 def main(names: list[str]) -> None:
@@ -88,6 +97,7 @@ def main(names: list[str]) -> None:
     env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
     os.environ.update(env)
     provider = _dev_provider(entries, env)
+    ga4 = _dev_ga4(env) if provider and any(e.name == "ingestion" for e in entries) else None
     os.environ.update(env)
     for entry in entries:
         asyncio.run(migrate(entry.settings()))
@@ -96,7 +106,7 @@ def main(names: list[str]) -> None:
         from seed_demo import seed
 
         demo = asyncio.run(seed())
-    children: list[subprocess.Popen[bytes]] = [provider] if provider else []
+    children: list[subprocess.Popen[bytes]] = [p for p in (provider, ga4) if p]
     try:
         for entry in entries:
             api = _spawn(["-m", entry.package], env)
@@ -116,6 +126,9 @@ def _announce(entries: list[ServiceEntry], demo: dict[str, str]) -> None:
     if demo:
         dev = f"http://127.0.0.1:{DEV_PROVIDER_PORT}"
         print(f"  {'dev sign-in':<12} {dev}   (provider=dev: signs in as the demo owner)")
+        if any(e.name == "ingestion" for e in entries):
+            ga4 = f"http://127.0.0.1:{DEV_GA4_PORT}"
+            print(f"  {'fake GA4':<12} {ga4}   (property 1001, a week of page views)")
         print("\nDemo tenant (also in var/demo.env):")
         for key, value in demo.items():
             print(f"  {key}={value}")

@@ -452,7 +452,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8010)
     parser.add_argument("--property", default="1001")
-    parser.add_argument("--first-day", default="2026-11-01")
+    parser.add_argument("--first-day", help="YYYY-MM-DD (default: --days days ago)")
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--rows-per-day", type=int, default=1000)
     args = parser.parse_args()
@@ -467,7 +467,11 @@ def main() -> None:
         tokens_per_day=10**9,
         tokens_per_hour=10**9,
     )
-    first = date.fromisoformat(args.first_day)
+    first = (
+        date.fromisoformat(args.first_day)
+        if args.first_day
+        else date.today() - timedelta(days=args.days)
+    )
     for n in range(args.days):
         prop.add(synthetic_page_views(f"{first + timedelta(days=n):%Y%m%d}", args.rows_per_day))
     uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
