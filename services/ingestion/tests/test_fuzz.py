@@ -62,7 +62,15 @@ PLAYER_ID = _fixed("player")
 ADMIN_ID = _fixed("admin")
 MACHINE_KEY_ID = _fixed("machine key")
 # What the fuzzer commits, all of it under TENANT_ID: removed before and after the run.
-FUZZ_TABLES = ("ingestion.event", "ingestion.idempotency_key", "ingestion.outbox")
+FUZZ_TABLES = (
+    "ingestion.event",
+    "ingestion.idempotency_key",
+    "ingestion.outbox",
+    "ingestion.customer_user",
+    "ingestion.branch",
+)
+# Customer records are written and read by a machine holding uploads:write.
+DATA_PATHS = ("/data/users", "/data/branches")
 
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that ingestion serves this very one.
@@ -112,11 +120,13 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 @dataclass(frozen=True)
 class FuzzCallers:
     """Tokens of the fuzz tenant: a player sends events, a machine holding events:read reads
-    them (all of the tenant's, the player's included), an admin reads the jobs."""
+    them (all of the tenant's, the player's included), an admin reads the jobs, a machine
+    holding uploads:write writes and reads customer records."""
 
     player: str
     machine: str
     admin: str
+    writer: str
 
     @classmethod
     def signed(cls, settings: IngestionSettings) -> FuzzCallers:
@@ -131,10 +141,12 @@ class FuzzCallers:
             "typ": "machine",
             "scope": "events:read",
         }
+        writer = {**machine, "scope": "uploads:write"}
         return cls(
             player=callers.sign({**player, "scope": "player"}, ttl=ttl),
             machine=callers.sign(machine, ttl=ttl),
             admin=callers.sign(admin, ttl=ttl),
+            writer=callers.sign(writer, ttl=ttl),
         )
 
     def headers_for(self, method: str, path: str) -> dict[str, str]:
@@ -142,6 +154,8 @@ class FuzzCallers:
             token = self.player
         elif path.startswith("/ingestion/"):
             token = self.admin
+        elif path.startswith(DATA_PATHS):
+            token = self.writer
         else:
             token = self.machine
         return {"Authorization": f"Bearer {token}"}
@@ -229,7 +243,7 @@ async def test_the_callers_get_in_through_the_fake_jwks(
             headers=fuzz_callers.headers_for("POST", "/event"),
         )
         assert sent.status_code == 200, sent.text
-        for path in ("/events", "/stats", "/ingestion/jobs"):
+        for path in ("/events", "/stats", "/ingestion/jobs", *DATA_PATHS):
             read = await http.get(path, headers=fuzz_callers.headers_for("GET", path))
             assert read.status_code == 200, (path, read.text)
 

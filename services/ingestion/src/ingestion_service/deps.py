@@ -1,4 +1,5 @@
-"""Dependencies of the ingestion service's endpoints: who may send and read events."""
+"""Dependencies of the ingestion service's endpoints: who may send and read events, and who
+may write and read a tenant's customer records and uploaded files."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from ingestion_service.config import IngestionSettings
 
 EVENTS_WRITE = "events:write"
 EVENTS_READ = "events:read"
+UPLOADS_WRITE = "uploads:write"
+# Tenant users of this rank or above write customer records and upload files (they run the
+# pipelines those feed); every tenant user reads them.
+DATA_WRITER_ROLE = "analyst"
 # A tenant's admin key may do everything its tenant's machines may.
 ADMIN_SCOPE = "admin"
 
@@ -45,6 +50,31 @@ async def _event_reader(caller: AnyCaller) -> Principal:
     return caller
 
 
+async def _data_writer(caller: AnyCaller) -> Principal:
+    """A tenant user of the analyst role or above, or a tenant machine holding uploads:write."""
+    is_writer = caller.kind == "user" and caller.has_role(DATA_WRITER_ROLE)
+    if not is_writer and not _machine_holds(caller, UPLOADS_WRITE):
+        raise Forbidden(
+            f"Customer records and files are written by tenant users of the {DATA_WRITER_ROLE}"
+            f" role or above, or by machines holding the {UPLOADS_WRITE} scope."
+        )
+    caller.require_tenant()
+    return caller
+
+
+async def _data_reader(caller: AnyCaller) -> Principal:
+    """A tenant user of any role, or a tenant machine holding uploads:write."""
+    if caller.kind != "user" and not _machine_holds(caller, UPLOADS_WRITE):
+        raise Forbidden(
+            "Customer records and uploads are read by tenant users, or by machines holding"
+            f" the {UPLOADS_WRITE} scope."
+        )
+    caller.require_tenant()
+    return caller
+
+
 Settings = Annotated[IngestionSettings, Depends(_settings)]
 EventWriter = Annotated[Principal, Depends(_event_writer)]
 EventReader = Annotated[Principal, Depends(_event_reader)]
+DataWriter = Annotated[Principal, Depends(_data_writer)]
+DataReader = Annotated[Principal, Depends(_data_reader)]

@@ -14,11 +14,13 @@ from ingestion_service.batches import endpoints as batches
 from ingestion_service.batches.schemas import LIMITS, MAX_BYTES
 from ingestion_service.batches.service import BatchSlots
 from ingestion_service.config import IngestionSettings, get_settings
+from ingestion_service.customers import endpoints as customers
 from ingestion_service.events import endpoints as events
 from ingestion_service.jobs import router as jobs_router
 
 DESCRIPTION = """Data taken in for each tenant: events from games and game servers (the gaming
-backend's POST /event, GET /events, GET /stats) and batches of them (POST /data/events)."""
+backend's POST /event, GET /events, GET /stats) and batches of them (POST /data/events); the
+tenant's customer records (the GA system's users and branches)."""
 
 
 def create_app(
@@ -38,7 +40,7 @@ def create_app(
         title="Meridian ingestion",
         version=__version__,
         description=DESCRIPTION,
-        routers=[events.router, batches.router, jobs_router],
+        routers=[events.router, batches.router, customers.router, jobs_router],
         on_startup=[open_batch_slots],
         body_limits={"/data/events": BodyLimit(MAX_BYTES, LIMITS)},
         database=database,
