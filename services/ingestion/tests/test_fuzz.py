@@ -68,9 +68,14 @@ FUZZ_TABLES = (
     "ingestion.outbox",
     "ingestion.customer_user",
     "ingestion.branch",
+    "ingestion.upload",
+    "ingestion.purchase_raw",
+    "ingestion.purchase_confirmed",
+    "ingestion.cost_daily",
+    "ingestion.session_event",
 )
-# Customer records are written and read by a machine holding uploads:write.
-DATA_PATHS = ("/data/users", "/data/branches")
+# Customer records and uploads are written and read by a machine holding uploads:write.
+DATA_PATHS = ("/data/users", "/data/branches", "/data/uploads")
 
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that ingestion serves this very one.
@@ -121,7 +126,7 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 class FuzzCallers:
     """Tokens of the fuzz tenant: a player sends events, a machine holding events:read reads
     them (all of the tenant's, the player's included), an admin reads the jobs, a machine
-    holding uploads:write writes and reads customer records."""
+    holding uploads:write writes and reads customer records and uploads."""
 
     player: str
     machine: str

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from common.db import Database
 from common.errors import Forbidden
 from common.security import AnyCaller, Principal
 from ingestion_service.config import IngestionSettings
@@ -19,6 +20,11 @@ UPLOADS_WRITE = "uploads:write"
 DATA_WRITER_ROLE = "analyst"
 # A tenant's admin key may do everything its tenant's machines may.
 ADMIN_SCOPE = "admin"
+
+
+async def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
 async def _settings(request: Request) -> IngestionSettings:
@@ -74,6 +80,8 @@ async def _data_reader(caller: AnyCaller) -> Principal:
 
 
 Settings = Annotated[IngestionSettings, Depends(_settings)]
+# For work that runs its own transactions (uploads), instead of the request's one (DbSession).
+Db = Annotated[Database, Depends(_database)]
 EventWriter = Annotated[Principal, Depends(_event_writer)]
 EventReader = Annotated[Principal, Depends(_event_reader)]
 DataWriter = Annotated[Principal, Depends(_data_writer)]

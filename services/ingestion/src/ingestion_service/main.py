@@ -17,10 +17,12 @@ from ingestion_service.config import IngestionSettings, get_settings
 from ingestion_service.customers import endpoints as customers
 from ingestion_service.events import endpoints as events
 from ingestion_service.jobs import router as jobs_router
+from ingestion_service.uploads import endpoints as uploads
 
 DESCRIPTION = """Data taken in for each tenant: events from games and game servers (the gaming
 backend's POST /event, GET /events, GET /stats) and batches of them (POST /data/events); the
-tenant's customer records (the GA system's users and branches)."""
+tenant's customer records (the GA system's users and branches); CSV files of the gaming
+backend's data/ folder (POST /data/uploads/{kind})."""
 
 
 def create_app(
@@ -40,9 +42,13 @@ def create_app(
         title="Meridian ingestion",
         version=__version__,
         description=DESCRIPTION,
-        routers=[events.router, batches.router, customers.router, jobs_router],
+        routers=[events.router, batches.router, customers.router, uploads.router, jobs_router],
         on_startup=[open_batch_slots],
-        body_limits={"/data/events": BodyLimit(MAX_BYTES, LIMITS)},
+        body_limits={
+            "/data/events": BodyLimit(MAX_BYTES, LIMITS),
+            # A file is streamed: the upload itself enforces its own, larger limit.
+            "/data/uploads/": BodyLimit(settings.max_upload_bytes, streamed=True),
+        },
         database=database,
         verifier_factory=verifier_factory,
     )
