@@ -252,13 +252,12 @@ async def test_every_new_row_leaves_as_a_fact_with_an_id_from_its_key(
     answer = (await upload(client, callers.user(tenant, "analyst"), "purchases_raw", body)).json()
     found = await facts(conn, tenant)
     assert [f["kind"] for f in found] == ["ingestion.purchase_raw.v1"] * 3
-    [(row_hash,)] = [
-        (r[1],)
-        for r in await rows(conn, "purchase_raw", tenant, "line_number, row_hash")
-        if r[0] == 2
+    keys = await rows(conn, "purchase_raw", tenant, "row_hash, occurrence")
+    assert [f["id"] for f in found] == [
+        uuid.uuid3(ROW_NAMESPACE, f"{tenant}/purchases_raw/{row_hash.hex()}/{occurrence}")
+        for row_hash, occurrence in keys
     ]
     first = found[0]
-    assert first["id"] == uuid.uuid3(ROW_NAMESPACE, f"{tenant}/purchases_raw/{row_hash.hex()}/1")
     assert first["occurred_at"] == datetime(2025, 10, 25, 10, 30, tzinfo=UTC)
     assert first["data"] == {
         "upload_id": answer["id"],

@@ -15,8 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingestion_service.customers.repository import rfc3339
 from ingestion_service.models import Upload
 
-# uuid3(ROW_NAMESPACE, "<tenant>/<kind>/<row hash, hex>/<occurrence>") is a row's fact id.
+# A row's fact id is uuid.uuid3(ROW_NAMESPACE, "<tenant>/<kind>/<row hash, hex>/<occurrence>"):
+# the same row always makes the same fact, so analytics keeps it once however often it comes.
 ROW_NAMESPACE = uuid.UUID("5d1b8c57-2f1e-4a63-9d0e-7c4b3a2f1e08")
+
+
+def _uuid3(md5_hex: str) -> str:
+    """SQL of the name-based UUID (RFC 9562 version 3) whose MD5 digest, in hex, is the column
+    ``md5_hex``: the version in the 13th digit, the variant in the 17th. uuid5 would need
+    SHA-1, which PostgreSQL has only through pgcrypto; MD5 is built in."""
+    h = md5_hex
+    return (
+        f"(substr({h}, 1, 12) || '3' || substr({h}, 14, 3)"
+        f" || substr('89ab89ab89ab89ab', ('x' || substr({h}, 17, 1))::bit(4)::integer + 1, 1)"
+        f" || substr({h}, 18))::uuid"
+    )
 
 
 @dataclass(frozen=True)
@@ -49,10 +62,11 @@ class RowTable:
         )
         return (
             # occurrence: identical rows before this one in the file, this chunk and earlier ones
-            "WITH staged AS (SELECT s.*, coalesce(seen.n, 0)"  # noqa: S608 - names from code
+            # (a lookup per row: a join would read all the file's hashes again for every chunk)
+            "WITH staged AS (SELECT s.*, coalesce((SELECT seen.n FROM pg_temp.upload_seen seen"  # noqa: S608 - names from code
+            " WHERE seen.row_hash = s.row_hash), 0)"
             " + row_number() OVER (PARTITION BY s.row_hash ORDER BY s.line_number) AS occurrence"
-            " FROM pg_temp.upload_stage s"
-            " LEFT JOIN pg_temp.upload_seen seen ON seen.row_hash = s.row_hash),"
+            " FROM pg_temp.upload_stage s),"
             " counted AS (INSERT INTO pg_temp.upload_seen AS seen (row_hash, n)"
             " SELECT row_hash, count(*) FROM pg_temp.upload_stage GROUP BY row_hash"
             " ON CONFLICT (row_hash) DO UPDATE SET n = seen.n + excluded.n),"
@@ -61,11 +75,12 @@ class RowTable:
             f" SELECT $1::uuid, row_hash, occurrence, $2::uuid, line_number, {names} FROM staged"
             # one lock order for every upload: two sharing rows wait, never deadlock
             " ORDER BY row_hash, occurrence"
-            f" ON CONFLICT DO NOTHING RETURNING row_hash, occurrence, line_number, {names}),"
+            f" ON CONFLICT DO NOTHING RETURNING line_number, {names},"
+            " md5(uuid_send($3::uuid) || convert_to($1::uuid::text"
+            f" || '/{self.kind}/' || encode(row_hash, 'hex') || '/' || occurrence, 'UTF8'))"
+            " AS fact_md5),"
             " facts AS (INSERT INTO ingestion.outbox (id, kind, tenant_id, occurred_at, data)"
-            " SELECT ingestion.uuid3($3::uuid,"
-            f" $1::uuid::text || '/{self.kind}/' || encode(i.row_hash, 'hex')"
-            f" || '/' || i.occurrence), '{self.fact_kind}', $1::uuid, {self.occurred_at},"
+            f" SELECT {_uuid3('i.fact_md5')}, '{self.fact_kind}', $1::uuid, {self.occurred_at},"
             f" jsonb_build_object('upload_id', $2::uuid::text, 'line', i.line_number, {data})"
             " FROM inserted i ON CONFLICT (id) DO NOTHING)"
             " SELECT count(*) FROM inserted"

@@ -9,6 +9,7 @@ all; a failure is recorded in a third.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -86,12 +87,14 @@ class Tally:
 
 
 class _Rows:
-    """Rows of purchases, costs and sessions, inserted a chunk at a time (re-sent rows skipped)."""
+    """Rows of purchases, costs and sessions, inserted a chunk at a time (re-sent rows skipped).
+    A chunk is written while the next one is read: PostgreSQL and Python work side by side."""
 
     def __init__(self, session: AsyncSession, kind: Kind, tally: Tally, upload: _Upload) -> None:
         self._session, self._tally, self._upload = session, tally, upload
         self._table = repository.ROW_TABLES[kind.name]
         self._pending: list[tuple[Any, ...]] = []
+        self._writing: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await repository.open_staging(self._session, self._table)
@@ -103,14 +106,31 @@ class _Rows:
         self._pending.append((line, row.row_hash, *row.values))
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
+        """Start writing the held rows, once the chunk before them is written (one connection)."""
+        await self.settle()
+        if self._pending:
+            chunk, self._pending = self._pending, []
+            self._writing = asyncio.create_task(self._write(chunk))
+
+    async def settle(self) -> None:
+        """Wait for the chunk being written; its error, if any, is raised here."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    async def abandon(self) -> None:
+        """On the way out after an error: let a chunk being written finish, whatever it says,
+        before the transaction is rolled back."""
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
+            self._writing = None
+
+    async def _write(self, chunk: list[tuple[Any, ...]]) -> None:
         inserted = await repository.insert_rows(
-            self._session, self._table, self._upload.tenant_id, self._upload.id, self._pending
+            self._session, self._table, self._upload.tenant_id, self._upload.id, chunk
         )
         self._tally.inserted += inserted
-        self._tally.duplicate += len(self._pending) - inserted
-        self._pending = []
+        self._tally.duplicate += len(chunk) - inserted
 
 
 class _Records:
@@ -143,6 +163,12 @@ class _Records:
         self._tally.updated += counts.updated
         self._tally.duplicate += counts.unchanged
         self._pending = {}
+
+    async def settle(self) -> None:
+        return None
+
+    async def abandon(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -258,12 +284,16 @@ async def _load(
     tally = Tally()
     sink = (_Records if upload.kind.records else _Rows)(session, upload.kind, tally, upload)
     await sink.open()
-    await _read_rows(first, upload, layout, sink, tally)
-    async for batch in batches:
-        await _read_rows(batch, upload, layout, sink, tally)
-    if upload.mode == "all_or_nothing" and tally.error:
-        raise _Rejected(tally)
-    await sink.flush()
+    try:
+        await _read_rows(first, upload, layout, sink, tally)
+        async for batch in batches:
+            await _read_rows(batch, upload, layout, sink, tally)
+        if upload.mode == "all_or_nothing" and tally.error:
+            raise _Rejected(tally)
+        await sink.flush()
+        await sink.settle()
+    finally:
+        await sink.abandon()
     return tally
 
 
