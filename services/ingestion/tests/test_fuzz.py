@@ -34,17 +34,13 @@ import uvicorn
 from schemathesis import Case
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from common.errors import PROBLEM_JSON
 from common.testing.fuzz import CHECKS, fuzz_config
 from common.testing.servers import free_port, service_process
 from ingestion_service.config import IngestionSettings
 from ingestion_service.main import create_app
-from ingestion_testing import SIGNING_KEY, Callers, make_settings
+from ingestion_testing import Callers, jwks_app, make_settings, process_env
 
 # Same inputs, same run: every operation draws its cases from this seed, derandomized.
 SEED = 20_261_123
@@ -83,15 +79,6 @@ DOCUMENT = create_app(make_settings("postgresql://unused.invalid/none")).openapi
 
 
 # --- the outside edge: auth's JWKS ---------------------------------------------------------
-
-
-def jwks_app() -> Starlette:
-    """Auth's JWKS endpoint, publishing the public half of the test signing key."""
-
-    async def jwks(_: Request) -> JSONResponse:
-        return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
-
-    return Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
 
 
 @contextmanager
@@ -211,16 +198,7 @@ async def ingestion_url(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
     port = free_port()
-    env = {
-        "INGESTION_DATABASE_URL": settings.database_url or "",
-        "INGESTION_PORT": str(port),
-        "INGESTION_ENVIRONMENT": "test",
-        "INGESTION_LOG_TO_FILES": "false",
-        "INGESTION_AUTH_URL": jwks_url,
-        # What the test tokens are signed for, whatever a developer's .env says.
-        "INGESTION_JWT_ISSUER": settings.jwt_issuer,
-        "INGESTION_JWT_AUDIENCE": settings.jwt_audience,
-    }
+    env = process_env(settings, port, jwks_url)
     log = Path(tmp_path_factory.mktemp("ingestion-fuzz")) / "ingestion.log"
     async with service_process("ingestion_service", env, port=port, log=log) as url:
         assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
