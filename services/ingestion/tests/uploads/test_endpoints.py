@@ -366,3 +366,17 @@ async def test_the_file_name_comes_from_the_query_or_content_disposition(
         None,
     ]
     assert counts(unnamed.json()) == (0, 0, 0, 0, 0, 0)
+
+
+async def test_the_first_thousand_row_errors_are_kept_and_all_are_counted(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID
+) -> None:
+    bad = [f"2025-10-25,Summer,-{i}" for i in range(1, 1006)]
+    body = csv_file("date,campaign,ad_cost_usd", *bad, "2025-10-25,Summer,1")
+    answer = (await upload(client, callers.user(tenant, "analyst"), "costs_daily", body)).json()
+    assert counts(answer) == (1006, 1, 0, 0, 1005, 0)
+    assert len(answer["errors"]) == 1000
+    assert (answer["errors"][0], answer["errors"][-1]) == (
+        {"line": 2, "reason": "ad_cost_usd is negative: -1"},
+        {"line": 1001, "reason": "ad_cost_usd is negative: -1000"},
+    )
