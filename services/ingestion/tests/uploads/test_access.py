@@ -6,7 +6,8 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ingestion_testing import Callers
 from uploads_testing import counts, csv_file, rows, upload
@@ -97,3 +98,30 @@ async def test_an_unknown_upload_or_kind_is_a_problem(
     assert (read_kind.status_code, read_kind.headers["allow"]) == (405, "POST")
     post_upload = await upload(client, analyst, str(uuid.uuid4()), SESSIONS)
     assert (post_upload.status_code, post_upload.headers["allow"]) == (405, "GET")
+
+
+async def test_one_file_of_a_kind_at_a_time_per_tenant(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, engine: AsyncEngine
+) -> None:
+    """Two at once could lock each other's rows in opposite orders: the second is a 409."""
+    analyst = callers.user(tenant, "analyst")
+    key = f"ingestion.upload/{tenant}/sessions"
+    async with engine.connect() as other, other.begin():
+        await other.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+        busy = await upload(client, analyst, "sessions", SESSIONS)
+        costs = csv_file("date,campaign,ad_cost_usd", "2025-10-25,Summer,1")
+        other_kind = await upload(client, analyst, "costs_daily", costs)
+    assert (busy.status_code, busy.headers["retry-after"]) == (409, "10")
+    assert busy.json()["type"] == "https://meridian.dev/problems/upload-in-progress"
+    assert other_kind.status_code == 201
+    [failed] = (await client.get("/data/uploads?kind=sessions", headers=analyst.headers)).json()[
+        "uploads"
+    ]
+    assert (failed["status"], failed["failure"]) == (
+        "failed",
+        "another file of this kind was being taken in for the tenant",
+    )
+    again = await upload(client, analyst, "sessions", SESSIONS)
+    assert (again.status_code, counts(again.json())) == (201, (2, 2, 0, 0, 0, 0))

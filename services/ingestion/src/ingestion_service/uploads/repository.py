@@ -182,6 +182,16 @@ async def insert_rows(
     return int(inserted)
 
 
+async def lock_kind(session: AsyncSession, tenant_id: uuid.UUID, kind: str) -> bool:
+    """Take the tenant's lock on uploads of a kind for this transaction (False: another holds
+    it)."""
+    taken = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"ingestion.upload/{tenant_id}/{kind}"},
+    )
+    return bool(taken)
+
+
 async def create_upload(
     session: AsyncSession,
     *,

@@ -4,28 +4,34 @@ fact each), and a record of the upload kept.
 
 Transactions: the upload record is committed first (``processing``, visible at once); the rows,
 their facts and the final counts then commit together, so an upload is taken in whole or not at
-all; a failure is recorded in a third.
+all; a failure is recorded in a third. One file of a kind is taken in at a time per tenant (two
+at once could lock each other's rows in opposite orders).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from common.db import Database
-from common.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from common.errors import (
+    BadRequest,
+    Conflict,
+    MeridianError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from common.security import Principal
 from ingestion_service.config import IngestionSettings
-from ingestion_service.customers import repository as customers
-from ingestion_service.customers.schemas import MAX_RECORDS
 from ingestion_service.uploads import repository
-from ingestion_service.uploads.kinds import KINDS, HeaderError, Kind, Row, RowError
+from ingestion_service.uploads.kinds import KINDS, HeaderError, Kind, RowError
 from ingestion_service.uploads.reader import CsvStream, NotText, Record, TooLarge
 from ingestion_service.uploads.schemas import (
     UploadMode,
@@ -34,12 +40,9 @@ from ingestion_service.uploads.schemas import (
     UploadQuery,
     UploadSummary,
 )
+from ingestion_service.uploads.writers import RecordWriter, RowWriter, Tally, UploadTarget
 
 MEDIA_TYPES = ("text/csv", "application/csv", "text/plain")
-# Row errors and warnings kept per upload (all are counted).
-MAX_ROW_ISSUES = 1000
-# Rows per COPY and INSERT: a few MB in memory at most.
-CHUNK_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -50,133 +53,8 @@ class IncomingFile:
     content_disposition: str | None = None
 
 
-@dataclass
-class Tally:
-    """What became of an upload's rows so far."""
-
-    total: int = 0
-    inserted: int = 0
-    updated: int = 0
-    duplicate: int = 0
-    error: int = 0
-    warning: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    def refuse(self, line: int, reason: str) -> None:
-        self.error += 1
-        if len(self.errors) < MAX_ROW_ISSUES:
-            self.errors.append({"line": line, "reason": reason})
-
-    def warn(self, line: int, reason: str) -> None:
-        self.warning += 1
-        if len(self.warnings) < MAX_ROW_ISSUES:
-            self.warnings.append({"line": line, "reason": reason})
-
-    def columns(self, *, written: bool = True) -> dict[str, Any]:
-        return {
-            "rows_total": self.total,
-            "rows_inserted": self.inserted if written else 0,
-            "rows_updated": self.updated if written else 0,
-            "rows_duplicate": self.duplicate if written else 0,
-            "rows_error": self.error,
-            "rows_warning": self.warning,
-            "errors": self.errors,
-            "warnings": self.warnings,
-        }
-
-
-class _Rows:
-    """Rows of purchases, costs and sessions, inserted a chunk at a time (re-sent rows skipped).
-    A chunk is written while the next one is read: PostgreSQL and Python work side by side."""
-
-    def __init__(self, session: AsyncSession, kind: Kind, tally: Tally, upload: _Upload) -> None:
-        self._session, self._tally, self._upload = session, tally, upload
-        self._table = repository.ROW_TABLES[kind.name]
-        self._pending: list[tuple[Any, ...]] = []
-        self._writing: asyncio.Task[None] | None = None
-
-    async def open(self) -> None:
-        await repository.open_staging(self._session, self._table)
-
-    def full_before(self, row: Row) -> bool:
-        return len(self._pending) >= CHUNK_ROWS
-
-    def add(self, line: int, row: Row) -> None:
-        self._pending.append((line, row.row_hash, *row.values))
-
-    async def flush(self) -> None:
-        """Start writing the held rows, once the chunk before them is written (one connection)."""
-        await self.settle()
-        if self._pending:
-            chunk, self._pending = self._pending, []
-            self._writing = asyncio.create_task(self._write(chunk))
-
-    async def settle(self) -> None:
-        """Wait for the chunk being written; its error, if any, is raised here."""
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            await writing
-
-    async def abandon(self) -> None:
-        """On the way out after an error: let a chunk being written finish, whatever it says,
-        before the transaction is rolled back."""
-        if self._writing is not None:
-            await asyncio.gather(self._writing, return_exceptions=True)
-            self._writing = None
-
-    async def _write(self, chunk: list[tuple[Any, ...]]) -> None:
-        inserted = await repository.insert_rows(
-            self._session, self._table, self._upload.tenant_id, self._upload.id, chunk
-        )
-        self._tally.inserted += inserted
-        self._tally.duplicate += len(chunk) - inserted
-
-
-class _Records:
-    """Users and locations, upserted as PUT /data/users and /data/branches do; a record the file
-    repeats is applied in file order (its later line wins)."""
-
-    def __init__(self, session: AsyncSession, kind: Kind, tally: Tally, upload: _Upload) -> None:
-        assert kind.records is not None
-        self._session, self._tally, self._upload = session, tally, upload
-        self._table = kind.records
-        self._pending: dict[str, tuple[Any, ...]] = {}
-
-    async def open(self) -> None:
-        return None
-
-    def full_before(self, row: Row) -> bool:
-        # A chunk holds each key once: a repeat waits for the chunk before it to be written.
-        return len(self._pending) >= MAX_RECORDS or row.values[0] in self._pending
-
-    def add(self, line: int, row: Row) -> None:
-        self._pending[row.values[0]] = row.values
-
-    async def flush(self) -> None:
-        if not self._pending:
-            return
-        counts = await customers.upsert(
-            self._session, self._table, self._upload.tenant_id, list(self._pending.values())
-        )
-        self._tally.inserted += counts.created
-        self._tally.updated += counts.updated
-        self._tally.duplicate += counts.unchanged
-        self._pending = {}
-
-    async def settle(self) -> None:
-        return None
-
-    async def abandon(self) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class _Upload:
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    kind: Kind
-    mode: UploadMode
+class _Busy(Exception):
+    """Another file of the same kind is being taken in for the tenant."""
 
 
 class _Rejected(Exception):
@@ -239,9 +117,9 @@ async def _header(
 
 async def _read_rows(
     records: Sequence[Record],
-    upload: _Upload,
+    upload: UploadTarget,
     layout: tuple[list[int | None], int],
-    sink: _Rows | _Records,
+    sink: RowWriter | RecordWriter,
     tally: Tally,
 ) -> None:
     """Read each record as a row of its kind: a good one goes to the sink, a bad one is listed.
@@ -275,25 +153,28 @@ async def _read_rows(
 
 async def _load(
     session: AsyncSession,
-    upload: _Upload,
-    stream: CsvStream,
+    upload: UploadTarget,
     layout: tuple[list[int | None], int],
     first: list[Record],
     batches: AsyncIterator[list[Record]],
 ) -> Tally:
+    if not await repository.lock_kind(session, upload.tenant_id, upload.kind.name):
+        raise _Busy
     tally = Tally()
-    sink = (_Records if upload.kind.records else _Rows)(session, upload.kind, tally, upload)
-    await sink.open()
+    writer = (RecordWriter if upload.kind.records else RowWriter)(
+        session, upload.kind, tally, upload
+    )
+    await writer.open()
     try:
-        await _read_rows(first, upload, layout, sink, tally)
+        await _read_rows(first, upload, layout, writer, tally)
         async for batch in batches:
-            await _read_rows(batch, upload, layout, sink, tally)
+            await _read_rows(batch, upload, layout, writer, tally)
         if upload.mode == "all_or_nothing" and tally.error:
             raise _Rejected(tally)
-        await sink.flush()
-        await sink.settle()
+        await writer.flush()
+        await writer.settle()
     finally:
-        await sink.abandon()
+        await writer.abandon()
     return tally
 
 
@@ -348,10 +229,10 @@ async def take_in(
             filename=file_name(incoming.filename, incoming.content_disposition),
             uploaded_by=f"{caller.kind}:{caller.subject}",
         )
-    upload = _Upload(upload_id, tenant_id, kind, mode)
+    upload = UploadTarget(upload_id, tenant_id, kind, mode)
     try:
         async with database.sessionmaker() as session, session.begin():
-            tally = await _load(session, upload, stream, (positions, width), first, batches)
+            tally = await _load(session, upload, (positions, width), first, batches)
             stored = await repository.finish_upload(
                 session,
                 upload_id,
@@ -362,39 +243,52 @@ async def take_in(
             )
             return UploadOut.model_validate(stored)
     except _Rejected as exc:
-        (tally,) = exc.args
-        rows = "1 row" if tally.error == 1 else f"{tally.error} rows"
-        failure = f"errors in {rows}; all_or_nothing: nothing was taken in"
-        failed = await _fail(database, upload_id, failure, stream, tally, sha256=stream.sha256)
-        raise Unprocessable(
-            f"The file was refused whole: {failure}.",
-            type_slug="rows-refused",
-            errors=[
-                {
-                    "loc": ["body", "line", str(e["line"])],
-                    "msg": e["reason"],
-                    "type": "row_error",
-                    **e,
-                }
-                for e in tally.errors
-            ],
-            upload=failed.model_dump(mode="json"),
-        ) from None
-    except TooLarge:
-        await _fail(
-            database,
-            upload_id,
-            f"the file is larger than {settings.max_upload_bytes} bytes",
-            stream,
-            None,
-        )
-        raise _too_large(settings) from None
-    except NotText as exc:
-        await _fail(database, upload_id, str(exc), stream, None)
-        raise Unprocessable(f"{exc}; nothing was taken in.", type_slug="not-utf8") from None
+        raise await _refused(database, upload_id, stream, exc.args[0]) from None
+    except (TooLarge, NotText, ClientDisconnect, _Busy) as exc:
+        failure, problem = _failure(exc, settings)
+        await _fail(database, upload_id, failure, stream, None)
+        raise problem from None
     except Exception as exc:
         await _fail(database, upload_id, f"the upload stopped: {type(exc).__name__}", stream, None)
         raise
+
+
+def _failure(exc: Exception, settings: IngestionSettings) -> tuple[str, MeridianError]:
+    """Why an upload failed, as its record says it and as the problem answered."""
+    if isinstance(exc, TooLarge):
+        return f"the file is larger than {settings.max_upload_bytes} bytes", _too_large(settings)
+    if isinstance(exc, NotText):
+        return str(exc), Unprocessable(f"{exc}; nothing was taken in.", type_slug="not-utf8")
+    if isinstance(exc, _Busy):
+        failure = "another file of this kind was being taken in for the tenant"
+        return failure, Conflict(
+            "Another file of this kind is being taken in for this tenant; send this one when it"
+            " is done.",
+            type_slug="upload-in-progress",
+            headers={"Retry-After": "10"},
+        )
+    # The client went away: nobody reads the answer, the record says what happened.
+    return "the connection closed before the end of the file", BadRequest(
+        "The connection closed before the end of the file; nothing was taken in."
+    )
+
+
+async def _refused(
+    database: Database, upload_id: uuid.UUID, stream: CsvStream, tally: Tally
+) -> Unprocessable:
+    """An all_or_nothing file with bad rows: recorded failed, answered 422 with its errors."""
+    rows = "1 row" if tally.error == 1 else f"{tally.error} rows"
+    failure = f"errors in {rows}; all_or_nothing: nothing was taken in"
+    failed = await _fail(database, upload_id, failure, stream, tally, sha256=stream.sha256)
+    return Unprocessable(
+        f"The file was refused whole: {failure}.",
+        type_slug="rows-refused",
+        errors=[
+            {"loc": ["body", "line", str(e["line"])], "msg": e["reason"], "type": "row_error", **e}
+            for e in tally.errors
+        ],
+        upload=failed.model_dump(mode="json"),
+    )
 
 
 def _too_large(settings: IngestionSettings) -> PayloadTooLarge:
