@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ingestion_service.uploads.reader import MAX_RECORD_LINES, CsvStream, NotText, Record, TooLarge
+from ingestion_service.uploads.reader import (
+    MAX_RECORD_CHARS,
+    MAX_RECORD_LINES,
+    CsvStream,
+    NotText,
+    Record,
+    TooLarge,
+)
 
 FILE = (
     '\ufeffa,b,c\r\n1,"x\r\ny",3\r\n\r\n4,"q""uote",6\n7,a"b,9\n8,\x00,9\n10,"",""\n"open,1,2\n'
@@ -45,7 +52,11 @@ async def test_a_quote_left_open_is_given_up_after_a_bound_and_reading_goes_on()
     records = await read_all(CsvStream(chunked(data, 4096), max_bytes=len(data)))
     assert records[:2] == [
         Record(1, ["a", "b"]),
-        Record(2, error="a quoted field opened on this line is not closed within 1000 lines"),
+        Record(
+            2,
+            error="a quoted field opened on this line is not closed within 1000 lines"
+            " or 1048576 characters",
+        ),
     ]
     assert records[-1] == Record(MAX_RECORD_LINES + 3, ["2", "fine"])
 
@@ -59,3 +70,13 @@ async def test_bytes_that_are_not_utf8_say_where() -> None:
     data = "a,b\nc,\u00e9\n".encode("latin-1")
     with pytest.raises(NotText, match=r"^the file is not UTF-8 text \(at byte 6\)$"):
         await read_all(CsvStream(chunked(data, 3), max_bytes=100))
+
+
+async def test_a_line_too_long_to_hold_is_refused_and_reading_goes_on() -> None:
+    data = b"a,b\n" + b"x" * (3 * MAX_RECORD_CHARS) + b",y\n3,4\n"
+    stream = CsvStream(chunked(data, 1 << 16), max_bytes=len(data))
+    assert await read_all(stream) == [
+        Record(1, ["a", "b"]),
+        Record(2, error="the line is longer than 1048576 characters"),
+        Record(3, ["3", "4"]),
+    ]

@@ -13,8 +13,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-# A quoted field still open after this many lines is taken as a stray quote, not a long field.
+# A quoted field still open after this many lines (or characters) is taken as a stray quote,
+# not a long field; a longer line is refused unread. What the reader holds stays bounded.
 MAX_RECORD_LINES = 1000
+MAX_RECORD_CHARS = 1 << 20
 
 
 class TooLarge(Exception):
@@ -85,17 +87,23 @@ class CsvStream:
 
     async def batches(self) -> AsyncIterator[list[Record]]:
         """The records, in batches of whatever one chunk completes (blank lines left out)."""
-        carry = ""
+        carry, skipping = "", False
         async for chunk in self._chunks:
             text = self._take(chunk)
-            if not text:
-                continue
+            if skipping:  # the rest of a line too long to read
+                end = text.find("\n")
+                if end < 0:
+                    continue
+                text, skipping = text[end + 1 :], False
             lines = (carry + text).split("\n")
             carry = lines.pop()
             records = self._add(lines)
+            if len(carry) > MAX_RECORD_CHARS:
+                records += self._too_long()
+                carry, skipping = "", True
             if records:
                 yield records
-        text = carry + self._decode(b"", final=True)
+        text = "" if skipping else carry + self._decode(b"", final=True)
         records = self._add([text] if text else [])
         records += self._unclosed("a quoted field opened on this line is never closed")
         if records:
@@ -130,12 +138,19 @@ class CsvStream:
                 block.append(line)
                 self._open_from = len(block)
         records = self._parse(self._open_from)
-        if len(self._block) > MAX_RECORD_LINES:
+        if len(self._block) > MAX_RECORD_LINES or sum(map(len, self._block)) > MAX_RECORD_CHARS:
             reason = (
-                f"a quoted field opened on this line is not closed within {MAX_RECORD_LINES} lines"
+                "a quoted field opened on this line is not closed within"
+                f" {MAX_RECORD_LINES} lines or {MAX_RECORD_CHARS} characters"
             )
             records += self._unclosed(reason)
         return records
+
+    def _too_long(self) -> list[Record]:
+        """A line longer than MAX_RECORD_CHARS is refused; the rest of it is skipped unread."""
+        line = self._block_start + len(self._block)
+        error = Record(line, error=f"the line is longer than {MAX_RECORD_CHARS} characters")
+        return [error, *self._add([""])]  # an empty line in its place keeps the count
 
     def _parse(self, upto: int) -> list[Record]:
         """Parse the block's first ``upto`` lines (whole records) and drop them from it."""
