@@ -31,7 +31,7 @@ from common.errors import (
 from common.security import Principal
 from ingestion_service.config import IngestionSettings
 from ingestion_service.uploads import repository
-from ingestion_service.uploads.kinds import KINDS, HeaderError, Kind, RowError
+from ingestion_service.uploads.kinds import KINDS, HeaderError, Kind, Row, RowError
 from ingestion_service.uploads.reader import CsvStream, NotText, Record, TooLarge
 from ingestion_service.uploads.schemas import (
     UploadMode,
@@ -115,40 +115,41 @@ async def _header(
     raise _header_problem(kind, [("header", "is missing: the file is empty", "missing_header")])
 
 
+def _row(record: Record, upload: UploadTarget, layout: tuple[list[int | None], int]) -> Row:
+    """The record read as a row of its kind; RowError says why it cannot be."""
+    positions, width = layout
+    if record.fields is None:
+        raise RowError(record.error or "the record cannot be read")
+    if len(record.fields) != width:
+        raise RowError(f"expected {width} fields, found {len(record.fields)}")
+    fields = record.fields
+    return upload.kind.read([fields[i] if i is not None else "" for i in positions])
+
+
 async def _read_rows(
     records: Sequence[Record],
     upload: UploadTarget,
     layout: tuple[list[int | None], int],
-    sink: RowWriter | RecordWriter,
+    writer: RowWriter | RecordWriter,
     tally: Tally,
 ) -> None:
-    """Read each record as a row of its kind: a good one goes to the sink, a bad one is listed.
-    Once an all_or_nothing upload has an error, rows are only counted (nothing will be kept)."""
-    positions, width = layout
-    keep = upload.mode != "all_or_nothing" or not tally.error
+    """Read each record as a row of its kind: a good one goes to the writer, a bad one is
+    listed. Once an all_or_nothing upload has an error, rows are only counted (none is kept)."""
+    all_or_nothing = upload.mode == "all_or_nothing"
     for record in records:
         tally.total += 1
-        fields = record.fields
-        if fields is None:
-            tally.refuse(record.line, record.error or "the record cannot be read")
-            keep = keep and upload.mode != "all_or_nothing"
-            continue
-        if len(fields) != width:
-            tally.refuse(record.line, f"expected {width} fields, found {len(fields)}")
-            keep = keep and upload.mode != "all_or_nothing"
-            continue
         try:
-            row = upload.kind.read([fields[i] if i is not None else "" for i in positions])
+            row = _row(record, upload, layout)
         except RowError as exc:
             tally.refuse(record.line, str(exc))
-            keep = keep and upload.mode != "all_or_nothing"
             continue
         if row.warning:
             tally.warn(record.line, row.warning)
-        if keep:
-            if sink.full_before(row):
-                await sink.flush()
-            sink.add(record.line, row)
+        if all_or_nothing and tally.error:
+            continue
+        if writer.full_before(row):
+            await writer.flush()
+        writer.add(record.line, row)
 
 
 async def _load(
