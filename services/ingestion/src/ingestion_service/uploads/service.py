@@ -217,10 +217,8 @@ async def take_in(
     batches = stream.batches()
     try:
         positions, width, first = await _header(kind, batches)
-    except TooLarge:
-        raise _too_large(settings) from None
-    except NotText as exc:
-        raise Unprocessable(f"{exc}; nothing was taken in.", type_slug="not-utf8") from None
+    except (TooLarge, NotText, ClientDisconnect) as exc:
+        raise _failure(exc, settings)[1] from None
     async with database.sessionmaker() as session, session.begin():
         upload_id = await repository.create_upload(
             session,
