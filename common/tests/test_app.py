@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from common.middleware import BodyLimit, BodySizeLimitMiddleware
 from common_testing import ProbeSettings, probe_app
 
 
@@ -147,3 +152,32 @@ async def test_database_errors_caused_by_callers_are_problems(
 ) -> None:
     response = await probe.get(f"/db-error/{sqlstate}")
     assert (response.status_code, response.json()["type"].rsplit("/", 1)[1]) == (status, slug)
+
+
+def _counting_app() -> Starlette:
+    """Answers how many body bytes it read: what a streamed endpoint would see."""
+
+    async def count(request: Request) -> JSONResponse:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        return JSONResponse({"read": size})
+
+    return Starlette(routes=[Route("/upload", count, methods=["POST"])])
+
+
+async def test_a_streamed_limit_leaves_the_streamed_body_to_the_endpoint() -> None:
+    app = BodySizeLimitMiddleware(
+        _counting_app(), max_bytes=10, overrides={"/upload": BodyLimit(100, streamed=True)}
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+
+        async def chunks():  # type: ignore[no-untyped-def]
+            for _ in range(3):
+                yield b"x" * 60
+
+        streamed = await client.post("/upload", content=chunks())
+        declared = await client.post("/upload", content=b"x" * 101)
+    assert (streamed.status_code, streamed.json()) == (200, {"read": 180})
+    assert (declared.status_code, declared.json()["max_bytes"]) == (413, 100)

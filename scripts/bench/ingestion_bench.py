@@ -146,8 +146,8 @@ class Batches(Scenario):
         }
 
 
-async def seed(settings: AuthSettings) -> tuple[uuid.UUID, str]:
-    """A tenant, its owner and a server API key with the events:write scope."""
+async def seed(settings: AuthSettings, scope: str = "events:write") -> tuple[uuid.UUID, str]:
+    """A tenant, its owner and a server API key with the scope (events:write)."""
     database = Database.from_settings(settings)
     try:
         async with database.sessionmaker() as session, session.begin():
@@ -157,7 +157,7 @@ async def seed(settings: AuthSettings) -> tuple[uuid.UUID, str]:
             caller = Principal(
                 kind="user", subject=str(owner.id), tenant_id=tenant.id, role="owner"
             )
-            key_in = ApiKeyIn(name="Bench ingestion key", kind="server", scopes=["events:write"])
+            key_in = ApiKeyIn(name="Bench ingestion key", kind="server", scopes=[scope])
             key = await apikeys.create(session, caller, key_in)
     finally:
         await database.dispose()
@@ -178,6 +178,39 @@ async def machine_token(auth_base: str, api_key: str) -> str:
         raise RuntimeError(f"token exchange: HTTP {answer.status_code}: {answer.text[:500]}")
     token: str = answer.json()["access_token"]
     return token
+
+
+async def start_services(stack: AsyncExitStack, url: str, ingestion_log: str) -> tuple[str, int]:
+    """Auth and ingestion as processes of their own on loopback, on the database at ``url``,
+    stopped with ``stack``: auth's base URL and ingestion's port."""
+    auth_port = ingestion_port = free_port()
+    while ingestion_port == auth_port:
+        ingestion_port = free_port()
+    auth_env = {
+        "AUTH_HOST": "127.0.0.1",
+        "AUTH_PORT": str(auth_port),
+        "AUTH_DATABASE_URL": url,
+        "DATABASE_URL": url,
+        "AUTH_ENVIRONMENT": "development",
+        "AUTH_LOG_TO_FILES": "false",
+    }
+    ingestion_env = {
+        "INGESTION_HOST": "127.0.0.1",
+        "INGESTION_PORT": str(ingestion_port),
+        "INGESTION_DATABASE_URL": url,
+        "INGESTION_AUTH_URL": f"http://127.0.0.1:{auth_port}",
+        "INGESTION_ENVIRONMENT": "development",
+        "INGESTION_LOG_TO_FILES": "false",
+    }
+    auth_base = await stack.enter_async_context(
+        service_process("auth_service", auth_env, port=auth_port, log=OUT_DIR / "auth-service.log")
+    )
+    await stack.enter_async_context(
+        service_process(
+            "ingestion_service", ingestion_env, port=ingestion_port, log=OUT_DIR / ingestion_log
+        )
+    )
+    return auth_base, ingestion_port
 
 
 class CopyCeiling:
@@ -276,40 +309,9 @@ async def run(options: Options) -> dict[str, Any]:
             IngestionSettings(database_url=url, environment="development", log_to_files=False)
         )
         tenant_id, api_key = await seed(auth_settings)
-        auth_port = ingestion_port = free_port()
-        while ingestion_port == auth_port:
-            ingestion_port = free_port()
-        auth_env = {
-            "AUTH_HOST": "127.0.0.1",
-            "AUTH_PORT": str(auth_port),
-            "AUTH_DATABASE_URL": url,
-            "DATABASE_URL": url,
-            "AUTH_ENVIRONMENT": "development",
-            "AUTH_LOG_TO_FILES": "false",
-        }
-        ingestion_env = {
-            "INGESTION_HOST": "127.0.0.1",
-            "INGESTION_PORT": str(ingestion_port),
-            "INGESTION_DATABASE_URL": url,
-            "INGESTION_AUTH_URL": f"http://127.0.0.1:{auth_port}",
-            "INGESTION_ENVIRONMENT": "development",
-            "INGESTION_LOG_TO_FILES": "false",
-        }
         ceiling = CopyCeiling(asyncpg_dsn(make_url(url)), tenant_id, concurrency)
         async with AsyncExitStack() as stack:
-            auth_base = await stack.enter_async_context(
-                service_process(
-                    "auth_service", auth_env, port=auth_port, log=OUT_DIR / "auth-service.log"
-                )
-            )
-            await stack.enter_async_context(
-                service_process(
-                    "ingestion_service",
-                    ingestion_env,
-                    port=ingestion_port,
-                    log=OUT_DIR / "ingestion-service.log",
-                )
-            )
+            auth_base, ingestion_port = await start_services(stack, url, "ingestion-service.log")
             scenario = Batches(ingestion_port, await machine_token(auth_base, api_key))
             scenario.server_pid = child_pid("ingestion_service")
             await smoke(scenario)

@@ -83,6 +83,10 @@ class PayloadTooLarge(MeridianError):
     status, type_slug = 413, "payload-too-large"
 
 
+class UnsupportedMediaType(MeridianError):
+    status, type_slug = 415, "unsupported-media-type"
+
+
 class Unprocessable(MeridianError):
     status, type_slug = 422, "unprocessable"
 

@@ -75,10 +75,15 @@ class RequestContextMiddleware:
 
 @dataclass(frozen=True)
 class BodyLimit:
-    """A path's own body limit, and what else its 413 states (e.g. its other limits)."""
+    """A path's own body limit, and what else its 413 states (e.g. its other limits).
+
+    ``streamed``: the endpoint reads its body as a stream and enforces the limit itself (so it
+    can say what became of the part it took in); here only a declared Content-Length is checked.
+    """
 
     max_bytes: int
     details: dict[str, Any] = field(default_factory=dict)
+    streamed: bool = False
 
 
 class BodySizeLimitMiddleware:
@@ -113,6 +118,9 @@ class BodySizeLimitMiddleware:
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, body_limit)
+            return
+        if body_limit.streamed:
+            await self.app(scope, receive, send)
             return
         received = 0
         started = refused = False

@@ -14,6 +14,10 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from common.security import JwksKeySource, Principal, TokenVerifier
 from ingestion_service.config import IngestionSettings
@@ -33,6 +37,31 @@ def make_settings(database_url: str, **overrides: object) -> IngestionSettings:
         **overrides,
     }
     return IngestionSettings(**values)
+
+
+def jwks_app() -> Starlette:
+    """Auth's JWKS endpoint, publishing the public half of the test signing key (for ingestion
+    run as a process of its own)."""
+
+    async def jwks(_: Request) -> JSONResponse:
+        return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
+
+    return Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
+
+
+def process_env(settings: IngestionSettings, port: int, jwks_url: str) -> dict[str, str]:
+    """The environment of ingestion run as a process on the test database, verifying tokens
+    with the JWKS at ``jwks_url``."""
+    return {
+        "INGESTION_DATABASE_URL": settings.database_url or "",
+        "INGESTION_PORT": str(port),
+        "INGESTION_ENVIRONMENT": "test",
+        "INGESTION_LOG_TO_FILES": "false",
+        "INGESTION_AUTH_URL": jwks_url,
+        # What the test tokens are signed for, whatever a developer's .env says.
+        "INGESTION_JWT_ISSUER": settings.jwt_issuer,
+        "INGESTION_JWT_AUDIENCE": settings.jwt_audience,
+    }
 
 
 class FixedApiKeys:

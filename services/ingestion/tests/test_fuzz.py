@@ -34,17 +34,13 @@ import uvicorn
 from schemathesis import Case
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from common.errors import PROBLEM_JSON
 from common.testing.fuzz import CHECKS, fuzz_config
 from common.testing.servers import free_port, service_process
 from ingestion_service.config import IngestionSettings
 from ingestion_service.main import create_app
-from ingestion_testing import SIGNING_KEY, Callers, make_settings
+from ingestion_testing import Callers, jwks_app, make_settings, process_env
 
 # Same inputs, same run: every operation draws its cases from this seed, derandomized.
 SEED = 20_261_123
@@ -69,9 +65,18 @@ FUZZ_TABLES = (
     "ingestion.ga4_pulled_day",
     "ingestion.ga4_report_definition",
     "ingestion.ga4_connection",
+    "ingestion.customer_user",
+    "ingestion.branch",
+    "ingestion.upload",
+    "ingestion.purchase_raw",
+    "ingestion.purchase_confirmed",
+    "ingestion.cost_daily",
+    "ingestion.session_event",
 )
 # Paths a tenant admin calls (GA4 is run by tenant users).
 ADMIN_PATHS = ("/ingestion/", "/data/ga4/", "/data/ingest/", "/data/report-definitions")
+# Customer records and uploads are written and read by a machine holding uploads:write.
+DATA_PATHS = ("/data/users", "/data/branches", "/data/uploads")
 
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that ingestion serves this very one.
@@ -79,15 +84,6 @@ DOCUMENT = create_app(make_settings("postgresql://unused.invalid/none")).openapi
 
 
 # --- the outside edge: auth's JWKS ---------------------------------------------------------
-
-
-def jwks_app() -> Starlette:
-    """Auth's JWKS endpoint, publishing the public half of the test signing key."""
-
-    async def jwks(_: Request) -> JSONResponse:
-        return JSONResponse({"keys": [SIGNING_KEY.as_dict(private=False)]})
-
-    return Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
 
 
 @contextmanager
@@ -121,11 +117,13 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 @dataclass(frozen=True)
 class FuzzCallers:
     """Tokens of the fuzz tenant: a player sends events, a machine holding events:read reads
-    them (all of the tenant's, the player's included), an admin reads the jobs and runs GA4."""
+    them (all of the tenant's, the player's included), an admin reads the jobs and runs GA4, a
+    machine holding uploads:write writes and reads customer records and uploads."""
 
     player: str
     machine: str
     admin: str
+    writer: str
 
     @classmethod
     def signed(cls, settings: IngestionSettings) -> FuzzCallers:
@@ -140,10 +138,12 @@ class FuzzCallers:
             "typ": "machine",
             "scope": "events:read",
         }
+        writer = {**machine, "scope": "uploads:write"}
         return cls(
             player=callers.sign({**player, "scope": "player"}, ttl=ttl),
             machine=callers.sign(machine, ttl=ttl),
             admin=callers.sign(admin, ttl=ttl),
+            writer=callers.sign(writer, ttl=ttl),
         )
 
     def headers_for(self, method: str, path: str) -> dict[str, str]:
@@ -151,6 +151,8 @@ class FuzzCallers:
             token = self.player
         elif path.startswith(ADMIN_PATHS) or path == "/data/availability":
             token = self.admin
+        elif path.startswith(DATA_PATHS):
+            token = self.writer
         else:
             token = self.machine
         return {"Authorization": f"Bearer {token}"}
@@ -218,16 +220,7 @@ async def ingestion_url(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
     port = free_port()
-    env = {
-        "INGESTION_DATABASE_URL": settings.database_url or "",
-        "INGESTION_PORT": str(port),
-        "INGESTION_ENVIRONMENT": "test",
-        "INGESTION_LOG_TO_FILES": "false",
-        "INGESTION_AUTH_URL": jwks_url,
-        # What the test tokens are signed for, whatever a developer's .env says.
-        "INGESTION_JWT_ISSUER": settings.jwt_issuer,
-        "INGESTION_JWT_AUDIENCE": settings.jwt_audience,
-    }
+    env = process_env(settings, port, jwks_url)
     log = Path(tmp_path_factory.mktemp("ingestion-fuzz")) / "ingestion.log"
     async with service_process("ingestion_service", env, port=port, log=log) as url:
         assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
@@ -255,7 +248,7 @@ async def test_the_callers_get_in_through_the_fake_jwks(
             headers=fuzz_callers.headers_for("POST", "/event"),
         )
         assert sent.status_code == 200, sent.text
-        for path in ("/events", "/stats", "/ingestion/jobs"):
+        for path in ("/events", "/stats", "/ingestion/jobs", *DATA_PATHS):
             read = await http.get(path, headers=fuzz_callers.headers_for("GET", path))
             assert read.status_code == 200, (path, read.text)
 

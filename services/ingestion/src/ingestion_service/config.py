@@ -21,6 +21,9 @@ class IngestionSettings(ServiceSettings):
     idempotency_wait_ms: int = 1000
     # POST /data/events batches worked on at once by one process; one more is answered 429.
     max_concurrent_batches: int = 8
+    # POST /data/uploads/{kind}: the largest CSV file taken in (the app's body limit does not
+    # apply to it; the file is streamed, never held in memory).
+    max_upload_bytes: int = 2 * 1024**3
 
     # GA4 pulls. The Data API's address (tests and benchmarks point it at the local fake).
     ga4_api_url: str = "https://analyticsdata.googleapis.com"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Index,
     Integer,
+    LargeBinary,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -21,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from common.db import BaseModel, schema_metadata
 from common.outbox import outbox_table
@@ -91,6 +95,152 @@ class IdempotencyKey(Base):
     # The body exactly as sent the first time (text, not jsonb: a replay is byte for byte).
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- customer records (the GA seed's users and locations) ------------------------------------
+
+
+class CustomerUser(Base):
+    """One of a tenant's customers (the GA seed's users; ``user`` is a reserved word)."""
+
+    __tablename__ = "customer_user"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    buying_company_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    cell_phone: Mapped[str | None] = mapped_column(String(64))
+    office_phone: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Branch(Base):
+    """One of a tenant's branches (the GA seed's locations)."""
+
+    __tablename__ = "branch"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    branch_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- file uploads (the gaming backend's data/ folder) ----------------------------------------
+
+UPLOAD_KINDS = (
+    "purchases_raw",
+    "confirmed_purchases",
+    "costs_daily",
+    "sessions",
+    "users",
+    "locations",
+)
+
+
+class Upload(Base):
+    """One CSV file taken in: what it was, who sent it, and what became of its rows."""
+
+    __tablename__ = "upload"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in UPLOAD_KINDS) + ")", name="kind"
+        ),
+        CheckConstraint("mode IN ('accept_valid', 'all_or_nothing')", name="mode"),
+        CheckConstraint("status IN ('processing', 'completed', 'failed')", name="status"),
+        Index("ix_upload_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    # Of the bytes received, known once the whole file is in.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(16))
+    rows_total: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    rows_inserted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    rows_updated: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    rows_duplicate: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    rows_error: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    rows_warning: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # The first row errors and warnings, [{line, reason}] (all of them are counted).
+    errors: Mapped[list[dict[str, object]]] = mapped_column(JSONB, server_default=text("'[]'"))
+    warnings: Mapped[list[dict[str, object]]] = mapped_column(JSONB, server_default=text("'[]'"))
+    failure: Mapped[str | None] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class _UploadedRow:
+    """Columns of a row taken in from an upload. The key is the tenant, a hash of the normalised
+    row and how many identical rows came before it in its file: a re-upload or an overlapping
+    export adds nothing, while identical rows inside one file are all kept."""
+
+    # sort_order: the key and the row's origin come first in the table, before its fields.
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, sort_order=-5
+    )
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True, sort_order=-4)
+    occurrence: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-3)
+    # The upload that first brought the row, and its line there (the header is line 1).
+    upload_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), sort_order=-2)
+    line_number: Mapped[int] = mapped_column(Integer, sort_order=-1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[object, ...]:
+        return (CheckConstraint("occurrence >= 1", name="occurrence"),)
+
+
+class _Purchase(_UploadedRow):
+    appsflyer_id: Mapped[str] = mapped_column(String(200))
+    event_name: Mapped[str] = mapped_column(String(100))
+    event_time_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # None when the file's text is no number; the text is then kept in revenue_raw.
+    revenue_usd: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))
+    revenue_raw: Mapped[str | None] = mapped_column(String(200))
+    campaign: Mapped[str | None] = mapped_column(String(500))
+    receipt_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class PurchaseRaw(_Purchase, Base):
+    """A row of purchases_raw.csv (AppsFlyer purchase events)."""
+
+    __tablename__ = "purchase_raw"
+    status: Mapped[str] = mapped_column(String(16), sort_order=1)
+
+
+class PurchaseConfirmed(_Purchase, Base):
+    """A row of confirmed_purchases.csv (the payment gateway's confirmations)."""
+
+    __tablename__ = "purchase_confirmed"
+
+
+class CostDaily(_UploadedRow, Base):
+    """A row of costs_daily.csv (ad spend per campaign and day)."""
+
+    __tablename__ = "cost_daily"
+    cost_date: Mapped[date] = mapped_column(Date)
+    campaign: Mapped[str] = mapped_column(String(500))
+    ad_cost_usd: Mapped[Decimal] = mapped_column(Numeric(20, 6))
+
+
+class SessionEvent(_UploadedRow, Base):
+    """A row of sessions.csv (players' session events, for DAU)."""
+
+    __tablename__ = "session_event"
+    event_timestamp_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[str] = mapped_column(String(200))
+    event_name: Mapped[str] = mapped_column(String(100))
+
+
+# --- GA4 connections, data types, ingest jobs ----------------------------------------------
 
 
 class GA4Connection(Base):
