@@ -1,5 +1,5 @@
 """Batches of events: validated one by one, deduplicated by message_id within the tenant,
-corrected for the device's clock skew, stored in one statement with one fact each."""
+corrected for the device's clock skew, stored with one fact each in one statement."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.errors import PayloadTooLarge, RateLimited
-from common.outbox import record_facts
 from common.security import Principal
 from ingestion_service.batches import repository
 from ingestion_service.batches.repository import NewEvent
@@ -28,8 +27,7 @@ from ingestion_service.batches.schemas import (
     BatchResult,
 )
 from ingestion_service.events.schemas import within_calendar
-from ingestion_service.events.service import game_event_fact
-from ingestion_service.models import outbox
+from ingestion_service.events.service import GAME_EVENT_FACT
 
 RETRY_AFTER_SECONDS = 1
 
@@ -152,27 +150,11 @@ async def take_in(session: AsyncSession, caller: Principal, body: BatchIn) -> Ba
         tenant_id=tenant_id,
         player_id=player_id,
         sent_by=f"{caller.kind}:{caller.subject}",
+        fact_kind=GAME_EVENT_FACT,
         events=valid,
     )
-    by_id = {event.message_id: event for event in valid}
-    await record_facts(
-        session,
-        outbox,
-        [
-            game_event_fact(
-                event_id=row.id,
-                tenant_id=tenant_id,
-                ts=row.ts,
-                event_type=by_id[row.message_id].event_type,
-                meta=by_id[row.message_id].meta,
-                player_id=player_id,
-                user_id=by_id[row.message_id].user_id,
-            )
-            for row in stored
-        ],
-    )
     return BatchResult(
-        accepted=len(stored),
-        duplicates=duplicates + len(valid) - len(stored),
+        accepted=stored,
+        duplicates=duplicates + len(valid) - stored,
         errors=errors,
     )
