@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,9 +76,9 @@ async def insert_event(
     return event_id, stored_ts
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """One event of a batch, ready to store (its time already corrected)."""
+class NewEvent(NamedTuple):
+    """One event of a batch, ready to store (its time already corrected); a tuple, as a batch
+    makes hundreds."""
 
     message_id: str
     user_id: str | None
@@ -124,6 +125,9 @@ async def insert_events(
     Returns how many were stored."""
     if not events:
         return 0
+    message_ids, user_ids, event_types, metas, times = (
+        list(column) for column in zip(*events, strict=True)
+    )
     stored = await session.scalar(
         _INSERT_EVENTS_WITH_FACTS,
         {
@@ -131,11 +135,11 @@ async def insert_events(
             "p": player_id,
             "s": sent_by,
             "kind": fact_kind,
-            "u": [e.user_id for e in events],
-            "e": [e.event_type for e in events],
-            "m": [e.meta for e in events],
-            "ts": [e.ts for e in events],
-            "mid": [e.message_id for e in events],
+            "mid": message_ids,
+            "u": user_ids,
+            "e": event_types,
+            "m": metas,
+            "ts": times,
         },
     )
     return int(stored or 0)
