@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
 
@@ -39,6 +41,19 @@ async def test_health_is_degraded_when_the_database_is_down() -> None:
         "degraded",
         {"status": "unavailable", "error": "ConnectionRefusedError"},
     )
+
+
+@pytest.mark.parametrize("freeze_gc", [False, True])
+async def test_only_a_process_app_freezes_what_start_up_built(
+    probe_settings: ProbeSettings, freeze_gc: bool
+) -> None:
+    app = probe_app(probe_settings, freeze_gc=freeze_gc)
+    try:
+        async with app.router.lifespan_context(app):
+            frozen = gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert frozen is freeze_gc
 
 
 async def test_validation_errors_are_problem_responses(probe: httpx.AsyncClient) -> None:
