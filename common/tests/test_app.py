@@ -4,7 +4,9 @@ import gc
 
 import httpx
 import pytest
+import uvicorn
 
+from common.app import serve
 from common_testing import ProbeSettings, probe_app
 
 
@@ -54,6 +56,20 @@ async def test_only_a_process_app_freezes_what_start_up_built(
     finally:
         gc.unfreeze()
     assert frozen is freeze_gc
+
+
+def test_serve_runs_the_factory_in_as_many_processes_as_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    serve(ProbeSettings(workers=2), "probe_service.main:app_from_environment")
+    [(app, options)] = runs
+    assert (app, options["factory"], options["workers"]) == (
+        "probe_service.main:app_from_environment",
+        True,
+        2,
+    )
 
 
 async def test_validation_errors_are_problem_responses(probe: httpx.AsyncClient) -> None:

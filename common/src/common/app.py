@@ -137,8 +137,9 @@ def create_app(
 
 
 def serve(settings: ServiceSettings, factory: str) -> None:
-    """Serve a service's app with uvicorn on its HOST and PORT (``python -m <service>``);
-    ``factory`` names the function that builds the app from the environment."""
+    """Serve a service's app with uvicorn on its HOST and PORT (``python -m <service>``), in
+    WORKERS processes; ``factory`` names the function that builds the app from the environment
+    (each process builds its own)."""
     import uvicorn
 
     uvicorn.run(
@@ -146,6 +147,7 @@ def serve(settings: ServiceSettings, factory: str) -> None:
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         log_config=None,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
