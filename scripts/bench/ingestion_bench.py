@@ -5,12 +5,13 @@ the same database: a plain ``COPY`` of as many rows of the same shape into a scr
 
 On a throw-away database (created on the embedded server, migrated for auth and ingestion, seeded,
 dropped afterwards) it serves ``python -m auth_service`` (the JWKS, and the token exchange of a
-server API key with the ``events:write`` scope) and ``python -m ingestion_service`` as separate
-processes. Each round:
+server API key with the ``events:write`` scope) and ``python -m ingestion_service`` twice, as
+separate processes: one of 1 process and one of 2 (``INGESTION_WORKERS``, uvicorn workers sharing
+its port). Each round, for each of them in turn:
 
 - ``ingestion``: ``POST /data/events``, ``--batch-concurrency`` workers (4), each batch 500 new
   events (properties and user_id set); a non-200 or any per-event error or duplicate is an error;
-- ``copy``: the events the round took in, as rows of the same shape, in ``COPY``s of 500
+- ``copy``: the events that slice took in, as rows of the same shape, in ``COPY``s of 500
   (``asyncpg`` ``copy_records_to_table``, one transaction each) over as many connections, into
   ``bench_scratch.event`` (``LIKE ingestion.event INCLUDING ALL``: same columns, defaults,
   indexes; created as the database owner).
