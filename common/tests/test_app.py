@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from common.app import serve
 from common.middleware import BodyLimit, BodySizeLimitMiddleware
 from common_testing import ProbeSettings, probe_app
 
@@ -43,6 +47,33 @@ async def test_health_is_degraded_when_the_database_is_down() -> None:
     assert (body["status"], body["database"]) == (
         "degraded",
         {"status": "unavailable", "error": "ConnectionRefusedError"},
+    )
+
+
+@pytest.mark.parametrize("freeze_gc", [False, True])
+async def test_only_a_process_app_freezes_what_start_up_built(
+    probe_settings: ProbeSettings, freeze_gc: bool
+) -> None:
+    app = probe_app(probe_settings, freeze_gc=freeze_gc)
+    try:
+        async with app.router.lifespan_context(app):
+            frozen = gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert frozen is freeze_gc
+
+
+def test_serve_runs_the_factory_in_as_many_processes_as_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    serve(ProbeSettings(workers=2), "probe_service.main:app_from_environment")
+    [(app, options)] = runs
+    assert (app, options["factory"], options["workers"]) == (
+        "probe_service.main:app_from_environment",
+        True,
+        2,
     )
 
 

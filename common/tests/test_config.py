@@ -31,6 +31,15 @@ def test_placeholders_are_fine_in_development() -> None:
     assert (settings.port, settings.public_url) == (8999, "http://127.0.0.1:8999")
 
 
+def test_workers_are_read_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ProbeSettings().workers == 1
+    monkeypatch.setenv("PROBE_WORKERS", "2")
+    assert ProbeSettings().workers == 2
+    monkeypatch.setenv("PROBE_WORKERS", "0")
+    with pytest.raises(ValidationError):
+        ProbeSettings()
+
+
 def test_prefixed_variable_wins_over_bare(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     assert ProbeSettings().log_level == "WARNING"

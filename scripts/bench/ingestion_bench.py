@@ -5,12 +5,13 @@ the same database: a plain ``COPY`` of as many rows of the same shape into a scr
 
 On a throw-away database (created on the embedded server, migrated for auth and ingestion, seeded,
 dropped afterwards) it serves ``python -m auth_service`` (the JWKS, and the token exchange of a
-server API key with the ``events:write`` scope) and ``python -m ingestion_service`` as separate
-processes. Each round:
+server API key with the ``events:write`` scope) and ``python -m ingestion_service`` twice, as
+separate processes: one of 1 process and one of 2 (``INGESTION_WORKERS``, uvicorn workers sharing
+its port). Each round, for each of them in turn:
 
 - ``ingestion``: ``POST /data/events``, ``--batch-concurrency`` workers (4), each batch 500 new
   events (properties and user_id set); a non-200 or any per-event error or duplicate is an error;
-- ``copy``: the events the round took in, as rows of the same shape, in ``COPY``s of 500
+- ``copy``: the events that slice took in, as rows of the same shape, in ``COPY``s of 500
   (``asyncpg`` ``copy_records_to_table``, one transaction each) over as many connections, into
   ``bench_scratch.event`` (``LIKE ingestion.event INCLUDING ALL``: same columns, defaults,
   indexes; created as the database owner).
@@ -27,6 +28,7 @@ import sys
 import time
 import uuid
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,9 @@ from ingestion_service.config import IngestionSettings
 NAME = "ingestion"
 OUT_DIR = PROJECT_ROOT / "var" / "bench"
 BATCH = 500
+# Ingestion API processes (INGESTION_WORKERS): one, and one per core of this 2-core machine, as
+# production runs two replicas (deploy/k8s/ingestion/deployment.yaml).
+PROCESSES = (1, 2)
 GOAL_EVENTS_PER_S = 20_000
 PLACEHOLDER = "#" * 16  # replaced by a per-request prefix of the same width: unique message_ids
 API_KEY_TOKEN_TYPE = "urn:meridian:params:oauth:token-type:api-key"
@@ -100,8 +105,9 @@ class Batches(Scenario):
     name = "ingestion"
     description = f"POST /data/events, {BATCH} new events per batch"
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, series: int = 0) -> None:
         super().__init__(port)
+        self.series = series  # the first digits of every message_id: setups never collide
         body = {
             "batch": [_event(i, f"{PLACEHOLDER}-{i:03d}") for i in range(BATCH)],
             "sent_at": TIMESTAMP,
@@ -119,7 +125,8 @@ class Batches(Scenario):
 
     def request(self, worker: int, n: int) -> bytes | None:
         self._sent += 1
-        return self._template.replace(self._placeholder, f"{self._sent:016d}".encode())
+        prefix = f"{self.series:02d}{self._sent:014d}"
+        return self._template.replace(self._placeholder, prefix.encode())
 
     def check(self, worker: int, status: int, body: bytes) -> bool:
         if status != 200:
@@ -178,39 +185,6 @@ async def machine_token(auth_base: str, api_key: str) -> str:
         raise RuntimeError(f"token exchange: HTTP {answer.status_code}: {answer.text[:500]}")
     token: str = answer.json()["access_token"]
     return token
-
-
-async def start_services(stack: AsyncExitStack, url: str, ingestion_log: str) -> tuple[str, int]:
-    """Auth and ingestion as processes of their own on loopback, on the database at ``url``,
-    stopped with ``stack``: auth's base URL and ingestion's port."""
-    auth_port = ingestion_port = free_port()
-    while ingestion_port == auth_port:
-        ingestion_port = free_port()
-    auth_env = {
-        "AUTH_HOST": "127.0.0.1",
-        "AUTH_PORT": str(auth_port),
-        "AUTH_DATABASE_URL": url,
-        "DATABASE_URL": url,
-        "AUTH_ENVIRONMENT": "development",
-        "AUTH_LOG_TO_FILES": "false",
-    }
-    ingestion_env = {
-        "INGESTION_HOST": "127.0.0.1",
-        "INGESTION_PORT": str(ingestion_port),
-        "INGESTION_DATABASE_URL": url,
-        "INGESTION_AUTH_URL": f"http://127.0.0.1:{auth_port}",
-        "INGESTION_ENVIRONMENT": "development",
-        "INGESTION_LOG_TO_FILES": "false",
-    }
-    auth_base = await stack.enter_async_context(
-        service_process("auth_service", auth_env, port=auth_port, log=OUT_DIR / "auth-service.log")
-    )
-    await stack.enter_async_context(
-        service_process(
-            "ingestion_service", ingestion_env, port=ingestion_port, log=OUT_DIR / ingestion_log
-        )
-    )
-    return auth_base, ingestion_port
 
 
 class CopyCeiling:
@@ -311,70 +285,40 @@ async def run(options: Options) -> dict[str, Any]:
         tenant_id, api_key = await seed(auth_settings)
         ceiling = CopyCeiling(asyncpg_dsn(make_url(url)), tenant_id, concurrency)
         async with AsyncExitStack() as stack:
-            auth_base, ingestion_port = await start_services(stack, url, "ingestion-service.log")
-            scenario = Batches(ingestion_port, await machine_token(auth_base, api_key))
-            scenario.server_pid = child_pid("ingestion_service")
-            await smoke(scenario)
+            auth_base, auth_port = await start_auth(stack, url)
+            token = await machine_token(auth_base, api_key)
+            setups = [
+                await start_ingestion(stack, processes, url, auth_port, token)
+                for processes in PROCESSES
+            ]
             await ceiling.open()
             stack.push_async_callback(ceiling.close)
             print(
                 f"ingestion bench: {concurrency} workers, batches of {BATCH},"
-                f" {options.duration:g} s in {options.rounds} round(s),"
-                f" {options.warmup:g} s warm-up per slice",
+                f" {options.duration:g} s in {options.rounds} round(s) per setup,"
+                f" {options.warmup:g} s warm-up per slice; setups interleaved: "
+                + ", ".join(setup.label for setup in setups),
                 flush=True,
             )
-            result = ScenarioResult(scenario.name, scenario.description)
             for round_index in range(options.rounds):
-                part = await run_slice(
-                    scenario,
-                    concurrency=concurrency,
-                    warmup=options.warmup,
-                    duration=options.slice_seconds,
-                )
-                result.slices.append(part)
-                copy = await ceiling.run(part.successes * BATCH)
-                print(
-                    f"  round {round_index + 1}/{options.rounds}  ingestion"
-                    f" {part.rps * BATCH:9.0f} events/s  errors {sum(part.errors.values())}"
-                    f"  server cpu {fmt(part.server_cpu, '.2f')}"
-                    f"  | copy {copy['rows_per_s']:9.0f} rows/s ({copy['rows']} rows)",
-                    flush=True,
-                )
-            result.extra = scenario.extra()
+                for setup in setups:
+                    await measure_round(setup, ceiling, options, f"{round_index + 1}")
+            for setup in setups:
+                setup.result.extra = setup.scenario.extra()
     finally:
         await drop_database(url)
 
-    events_per_s = result.rps * BATCH
-    copy_per_s = ceiling.rows_per_s
-    ratio = events_per_s / copy_per_s if copy_per_s else None
-    errors = result.errors
-    met = events_per_s >= GOAL_EVENTS_PER_S and not errors
     print()
-    print(
-        f"ingestion  {events_per_s:9.0f} events/s ({result.rps:.1f} batches/s)"
-        f"  p50 {fmt(result.latency_ms(0.5))} ms  p95 {fmt(result.latency_ms(0.95))} ms"
-        f"  errors {sum(errors.values())}  server cpu {fmt(result.server_cpu, '.2f')}"
-    )
-    print(f"copy       {copy_per_s:9.0f} rows/s (the ceiling: COPY of as many rows, same shape)")
-    per_round = [
-        part.rps * BATCH / copy["rows_per_s"]
-        for part, copy in zip(result.slices, ceiling.rounds, strict=True)
-    ]
-    rounds = f" (rounds {min(per_round):.3f}-{max(per_round):.3f})" if len(per_round) > 1 else ""
-    print(f"ratio      {fmt(ratio, '.3f')} ingestion / COPY{rounds}")
-    for kind, count in errors.most_common():
-        print(f"  errors {kind}: {count}; first: {result.error_samples.get(kind, '')[:300]}")
-    if result.extra["event_errors_total"] or result.extra["duplicates_total"]:
-        print(
-            f"  per-event errors {result.extra['event_errors_total']},"
-            f" duplicates {result.extra['duplicates_total']} (warm-ups included)"
-        )
+    reports = [summarize(setup) for setup in setups]
     print(
         f"goal {GOAL_EVENTS_PER_S:,} events/s without errors: "
-        + ("met" if met else "NOT met")
-        + f" ({events_per_s:,.0f} events/s, {sum(errors.values())} errors)"
+        + ", ".join(
+            f"{setup.label} {'met' if part['goal_met'] else 'NOT met'}"
+            f" ({part['events_per_s']:,.0f})"
+            for setup, part in zip(setups, reports, strict=True)
+        )
     )
-    if result.client_cpu > 0.9:
+    if max(setup.result.client_cpu for setup in setups) > 0.9:
         print("WARNING: the load generator used a whole core; its figures may be client-bound")
     return {
         "benchmark": NAME,
@@ -384,13 +328,147 @@ async def run(options: Options) -> dict[str, Any]:
         "wall_s": round(time.monotonic() - began, 1),
         "logs": {
             "auth_service": str(OUT_DIR / "auth-service.log"),
-            "ingestion_service": str(OUT_DIR / "ingestion-service.log"),
+            **{f"ingestion_service_{s.processes}": str(s.log) for s in setups},
         },
         "goal_events_per_s": GOAL_EVENTS_PER_S,
-        "goal_met": met,
+        "setups": reports,
+        "copy": {
+            "description": (
+                f"COPY (asyncpg copy_records_to_table) of the rows each round took in, {BATCH}"
+                f" per COPY over {concurrency} connections, into bench_scratch.event"
+                " (LIKE ingestion.event INCLUDING ALL)"
+            ),
+            "rows_per_s": round(ceiling.rows_per_s, 1),
+        },
+    }
+
+
+@dataclass
+class Setup:
+    """One ingestion service of ``processes`` processes, its load and its rounds beside COPY."""
+
+    processes: int
+    scenario: Batches
+    log: Path
+    result: ScenarioResult
+    copies: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.processes} process" + ("es" if self.processes > 1 else "")
+
+
+async def start_auth(stack: AsyncExitStack, url: str) -> tuple[str, int]:
+    """Auth as a process of its own on loopback, on the database at ``url``, stopped with
+    ``stack``: its base URL and port."""
+    port = free_port()
+    env = {
+        "AUTH_HOST": "127.0.0.1",
+        "AUTH_PORT": str(port),
+        "AUTH_DATABASE_URL": url,
+        "DATABASE_URL": url,
+        "AUTH_ENVIRONMENT": "development",
+        "AUTH_LOG_TO_FILES": "false",
+    }
+    log = OUT_DIR / "auth-service.log"
+    base = await stack.enter_async_context(service_process("auth_service", env, port=port, log=log))
+    return base, port
+
+
+async def serve_ingestion(
+    stack: AsyncExitStack, url: str, auth_port: int, log: Path, processes: int = 1
+) -> int:
+    """``python -m ingestion_service`` (INGESTION_WORKERS=processes) on loopback: its port."""
+    port = free_port()
+    while port == auth_port:
+        port = free_port()
+    env = {
+        "INGESTION_HOST": "127.0.0.1",
+        "INGESTION_PORT": str(port),
+        "INGESTION_WORKERS": str(processes),
+        "INGESTION_DATABASE_URL": url,
+        "INGESTION_AUTH_URL": f"http://127.0.0.1:{auth_port}",
+        "INGESTION_ENVIRONMENT": "development",
+        "INGESTION_LOG_TO_FILES": "false",
+    }
+    await stack.enter_async_context(service_process("ingestion_service", env, port=port, log=log))
+    return port
+
+
+async def start_services(stack: AsyncExitStack, url: str, ingestion_log: str) -> tuple[str, int]:
+    """Auth and one ingestion process on loopback (the upload benchmark's): auth's base URL and
+    ingestion's port."""
+    auth_base, auth_port = await start_auth(stack, url)
+    return auth_base, await serve_ingestion(stack, url, auth_port, OUT_DIR / ingestion_log)
+
+
+async def start_ingestion(
+    stack: AsyncExitStack, processes: int, url: str, auth_port: int, token: str
+) -> Setup:
+    """Serve ``python -m ingestion_service`` with INGESTION_WORKERS=processes, smoke-tested."""
+    log = OUT_DIR / f"ingestion-service-{processes}.log"
+    port = await serve_ingestion(stack, url, auth_port, log, processes)
+    scenario = Batches(port, token, series=processes)
+    scenario.server_pid = child_pid("ingestion_service", f"INGESTION_PORT={port}")
+    await smoke(scenario)
+    return Setup(processes, scenario, log, ScenarioResult(scenario.name, scenario.description))
+
+
+async def measure_round(
+    setup: Setup, ceiling: CopyCeiling, options: Options, round_label: str
+) -> None:
+    """One measured slice of the setup, then a COPY of as many rows."""
+    part = await run_slice(
+        setup.scenario,
+        concurrency=options.batch_concurrency,
+        warmup=options.warmup,
+        duration=options.slice_seconds,
+    )
+    setup.result.slices.append(part)
+    copy = await ceiling.run(part.successes * BATCH)
+    setup.copies.append(copy)
+    print(
+        f"  round {round_label}/{options.rounds}  {setup.label:11s}"
+        f" ingestion {part.rps * BATCH:9.0f} events/s  errors {sum(part.errors.values())}"
+        f"  server cpu {fmt(part.server_cpu, '.2f')}"
+        f"  | copy {copy['rows_per_s']:9.0f} rows/s ({copy['rows']} rows)",
+        flush=True,
+    )
+
+
+def summarize(setup: Setup) -> dict[str, Any]:
+    """Print the setup's figures beside the COPY rounds measured with it; its report."""
+    result, extra = setup.result, setup.result.extra
+    events_per_s = result.rps * BATCH
+    copied = sum(part["rows"] for part in setup.copies)
+    copy_per_s = copied / sum(part["elapsed_s"] for part in setup.copies)
+    ratio = events_per_s / copy_per_s
+    per_round = [
+        part.rps * BATCH / copy["rows_per_s"]
+        for part, copy in zip(result.slices, setup.copies, strict=True)
+    ]
+    errors = result.errors
+    rounds = f" (rounds {min(per_round):.3f}-{max(per_round):.3f})" if len(per_round) > 1 else ""
+    print(
+        f"{setup.label:11s} {events_per_s:9.0f} events/s ({result.rps:.1f} batches/s)"
+        f"  p50 {fmt(result.latency_ms(0.5))} ms  p95 {fmt(result.latency_ms(0.95))} ms"
+        f"  errors {sum(errors.values())}  server cpu {fmt(result.server_cpu, '.2f')}"
+        f" ({fmt(result.server_cpu_ms_per_request, '.1f')} ms per batch)"
+    )
+    print(f"{'':11s} copy {copy_per_s:9.0f} rows/s  ratio {ratio:.3f} ingestion / COPY{rounds}")
+    for kind, count in errors.most_common():
+        print(f"  errors {kind}: {count}; first: {result.error_samples.get(kind, '')[:300]}")
+    if extra["event_errors_total"] or extra["duplicates_total"]:
+        print(
+            f"  per-event errors {extra['event_errors_total']},"
+            f" duplicates {extra['duplicates_total']} (warm-ups included)"
+        )
+    return {
+        "processes": setup.processes,
+        "goal_met": events_per_s >= GOAL_EVENTS_PER_S and not errors,
         "events_per_s": round(events_per_s, 1),
         "copy_rows_per_s": round(copy_per_s, 1),
-        "ratio_to_copy": None if ratio is None else round(ratio, 4),
+        "ratio_to_copy": round(ratio, 4),
         "per_round_ratio_to_copy": [round(value, 4) for value in per_round],
         "errors": sum(errors.values()),
         "ingestion": {
@@ -398,17 +476,9 @@ async def run(options: Options) -> dict[str, Any]:
             "events_per_s": round(events_per_s, 1),
             "per_round_events_per_s": [round(part.rps * BATCH, 1) for part in result.slices],
         },
-        "copy": {
-            "description": (
-                f"COPY (asyncpg copy_records_to_table) of the rows each round took in, {BATCH}"
-                f" per COPY over {concurrency} connections, into bench_scratch.event"
-                " (LIKE ingestion.event INCLUDING ALL)"
-            ),
-            "rows_per_s": round(copy_per_s, 1),
-            "rounds": [
-                {key: round(value, 3) for key, value in part.items()} for part in ceiling.rounds
-            ],
-        },
+        "copy_rounds": [
+            {key: round(value, 3) for key, value in part.items()} for part in setup.copies
+        ],
     }
 
 

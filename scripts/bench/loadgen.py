@@ -293,27 +293,35 @@ async def run_slice(
 
 
 def process_cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux), None when unknown."""
+    """User + system CPU seconds so far of a process and its children (uvicorn's worker
+    processes, when it runs several) (Linux), None when unknown."""
     if pid is None:
         return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = None
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total = (total or 0.0) + seconds
+    return total
 
 
-def child_pid(module: str) -> int | None:
-    """The pid of this process's child running ``python -m <module>`` (Linux), if any."""
+def child_pid(module: str, environ: str | None = None) -> int | None:
+    """The pid of this process's child running ``python -m <module>`` (Linux), if any; with
+    ``environ`` (``NAME=value``), the one whose environment holds it."""
     me = str(os.getpid())
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
                 continue
             argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            env = (stat.parent / "environ").read_bytes().split(b"\0") if environ else []
         except (OSError, IndexError):
             continue
-        if b"-m" in argv and module.encode() in argv:
+        if b"-m" in argv and module.encode() in argv and (not environ or environ.encode() in env):
             return int(stat.parent.name)
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,8 +48,12 @@ def create_app(
     database: Database | None = None,
     body_limits: dict[str, int | BodyLimit] | None = None,
     verifier_factory: VerifierFactory | None = None,
+    freeze_gc: bool = False,
 ) -> FastAPI:
-    """Build a service app. ``database`` may be given by tests; otherwise it is created at start."""
+    """Build a service app. ``database`` may be given by tests; otherwise it is created at start.
+    ``freeze_gc`` is for a process's own app (not tests, which build many): once started, what
+    start-up built (modules, routes, models, some 150,000 objects) is moved out of the cyclic
+    collector's sight, so that a full collection no longer walks it (a pause of ~0.1 s)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +65,9 @@ def create_app(
         app.state.verifier = (
             verifier_factory(app) if verifier_factory else http_verifier(settings, app.state.http)
         )
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         logger.info("{} listening on {}", settings.service_name, settings.public_url)
         try:
             yield
@@ -129,8 +137,9 @@ def create_app(
 
 
 def serve(settings: ServiceSettings, factory: str) -> None:
-    """Serve a service's app with uvicorn on its HOST and PORT (``python -m <service>``);
-    ``factory`` names the function that builds the app from the environment."""
+    """Serve a service's app with uvicorn on its HOST and PORT (``python -m <service>``), in
+    WORKERS processes; ``factory`` names the function that builds the app from the environment
+    (each process builds its own)."""
     import uvicorn
 
     uvicorn.run(
@@ -138,6 +147,7 @@ def serve(settings: ServiceSettings, factory: str) -> None:
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         log_config=None,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -62,6 +62,8 @@ class ServiceSettings(BaseSettings):
     environment: Environment = "development"
     host: str = "127.0.0.1"
     port: int = 0
+    # API processes sharing the port (uvicorn workers). Kubernetes scales replicas instead.
+    workers: int = Field(1, ge=1, le=64)
     public_url: str = ""
 
     # None means: use the embedded PostgreSQL under var/ (development and tests only).

@@ -35,6 +35,8 @@ def create_app(
     settings: IngestionSettings | None = None,
     database: Database | None = None,
     verifier_factory: VerifierFactory | None = None,
+    *,
+    freeze_gc: bool = False,
 ) -> FastAPI:
     """Without a verifier factory, callers are verified with auth's JWKS and API key
     introspection over HTTP (common's default)."""
@@ -73,10 +75,11 @@ def create_app(
         },
         database=database,
         verifier_factory=verifier_factory,
+        freeze_gc=freeze_gc,
     )
 
 
 def app_from_environment() -> FastAPI:
     settings = get_settings()
     setup_logging(settings)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)

@@ -224,6 +224,30 @@ async def test_each_stored_event_makes_one_fact(
     assert sorted(f["data"]["meta"] or "" for f in found) == ["", '{"a":1}']
 
 
+async def test_a_players_batch_event_leaves_the_same_fact_as_post_event(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, conn: AsyncConnection
+) -> None:
+    """The batch's facts are built in SQL; POST /event's in Python: the data must not differ."""
+    player = callers.player(tenant, uid="player_042")
+    single = {"eventType": "level_complete", "meta": '{"level":42}', "timestampUtc": SENT_AT}
+    assert (await client.post("/event", json=single, headers=player.headers)).status_code == 200
+    await send(client, player, [event("b1", properties={"level": 42})])
+    found = await facts(conn, tenant)
+    assert [(f["kind"], f["occurred_at"]) for f in found] == [
+        ("ingestion.game_event.v1", datetime(2025, 10, 25, 10, 30, tzinfo=UTC))
+    ] * 2
+    assert (
+        found[0]["data"]
+        == found[1]["data"]
+        == {
+            "event_type": "level_complete",
+            "meta": '{"level":42}',
+            "player_id": player.subject,
+            "user_id": "player_042",
+        }
+    )
+
+
 async def test_1001_events_are_refused_with_the_limits(
     client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, conn: AsyncConnection
 ) -> None:

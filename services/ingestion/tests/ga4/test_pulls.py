@@ -67,11 +67,13 @@ async def test_a_day_of_several_pages_is_pulled_whole_into_facts(
         120,
     )
     sent = requests_for(fake, shop)
-    assert [(r.get("offset", "0"), r["limit"]) for r in sent] == [
-        ("0", str(PAGE_SIZE)),
-        (str(PAGE_SIZE), str(PAGE_SIZE)),
-        (str(2 * PAGE_SIZE), str(PAGE_SIZE)),
+    # The first page tells rowCount; the two after it are asked for together.
+    assert sorted((int(r.get("offset", "0")), r["limit"]) for r in sent) == [
+        (0, str(PAGE_SIZE)),
+        (PAGE_SIZE, str(PAGE_SIZE)),
+        (2 * PAGE_SIZE, str(PAGE_SIZE)),
     ]
+    assert sent[0].get("offset", "0") == "0"
     assert sent[0]["dimensions"] == [
         {"name": "dateHourMinute"},
         {"name": "customEvent:ga_session_id"},

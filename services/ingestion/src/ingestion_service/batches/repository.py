@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingestion_service.events.repository import NewEvent, StoredEvent, insert_events
+from ingestion_service.events.repository import NewEvent, insert_events
 
-__all__ = ["NewEvent", "StoredEvent", "insert_events", "received_at"]
+__all__ = ["NewEvent", "insert_events", "received_at"]
 
 
 async def received_at(session: AsyncSession) -> datetime:

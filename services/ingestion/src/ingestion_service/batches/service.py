@@ -1,35 +1,21 @@
 """Batches of events: validated one by one, deduplicated by message_id within the tenant,
-corrected for the device's clock skew, stored in one statement with one fact each."""
+corrected for the device's clock skew, stored with one fact each in one statement."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.errors import PayloadTooLarge, RateLimited
-from common.outbox import record_facts
 from common.security import Principal
 from ingestion_service.batches import repository
+from ingestion_service.batches.checks import check_event
 from ingestion_service.batches.repository import NewEvent
-from ingestion_service.batches.schemas import (
-    LIMITS,
-    MAX_EVENT_BYTES,
-    MAX_EVENTS,
-    BatchError,
-    BatchEvent,
-    BatchIn,
-    BatchResult,
-)
-from ingestion_service.events.schemas import within_calendar
-from ingestion_service.events.service import game_event_fact
-from ingestion_service.models import outbox
+from ingestion_service.batches.schemas import LIMITS, MAX_EVENTS, BatchError, BatchIn, BatchResult
+from ingestion_service.events.service import GAME_EVENT_FACT
 
 RETRY_AFTER_SECONDS = 1
 
@@ -49,41 +35,6 @@ class BatchSlots:
             )
         async with self._slots:
             yield
-
-
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
-
-
-def _message_id(raw: dict[str, Any]) -> str | None:
-    """The event's message_id to quote in an error, when it is fit to send back."""
-    value = raw.get("message_id")
-    if not isinstance(value, str) or len(value) > 100 or not value.isprintable():
-        return None
-    try:
-        value.encode()
-    except UnicodeEncodeError:  # a lone surrogate cannot be written out as JSON
-        return None
-    return value
-
-
-def _corrected(event: BatchEvent, skew: timedelta | None) -> datetime:
-    """timestamp + (received_at - sent_at); raises OverflowError out of the calendar."""
-    if skew is None:
-        return event.timestamp
-    try:
-        return within_calendar(event.timestamp + skew)
-    except ValueError as exc:
-        raise OverflowError(str(exc)) from exc
-
-
-def _properties_text(event: BatchEvent) -> str | None:
-    """The properties as JSON text (the events table's meta); ValueError on NaN/Infinity."""
-    if event.properties is None:
-        return None
-    return json.dumps(event.properties, separators=(",", ":"), allow_nan=False)
 
 
 async def take_in(session: AsyncSession, caller: Principal, body: BatchIn) -> BatchResult:
@@ -106,73 +57,28 @@ async def take_in(session: AsyncSession, caller: Principal, body: BatchIn) -> Ba
     seen: set[str] = set()
     duplicates = 0
     for index, raw in enumerate(body.batch):
-        serialized = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
-        size = len(serialized.encode("utf-8", "surrogatepass"))
-        if size > MAX_EVENT_BYTES:
-            errors.append(
-                BatchError(
-                    index=index,
-                    message_id=_message_id(raw),
-                    reason=f"the event is {size} bytes; at most {MAX_EVENT_BYTES} are taken",
-                )
-            )
-            continue
-        try:
-            event = BatchEvent.model_validate(raw)
-            ts = _corrected(event, skew)
-            meta = _properties_text(event)
-        except ValidationError as exc:
-            errors.append(BatchError(index=index, message_id=_message_id(raw), reason=_reason(exc)))
-            continue
-        except OverflowError:
-            reason = "timestamp: out of range once corrected for the device's clock"
-            errors.append(BatchError(index=index, message_id=event.message_id, reason=reason))
-            continue
-        except ValueError:
-            reason = "properties: NaN and Infinity are not JSON"
-            errors.append(BatchError(index=index, message_id=event.message_id, reason=reason))
-            continue
-        if event.message_id in seen:
+        event = check_event(index, raw, skew)
+        if isinstance(event, BatchError):
+            errors.append(event)
+        elif event.message_id in seen:
             duplicates += 1
-            continue
-        seen.add(event.message_id)
-        valid.append(
-            NewEvent(
-                message_id=event.message_id,
-                # A player's events are theirs: the game's user id from their token.
-                user_id=caller.claims.get("uid") if is_player else event.user_id,
-                event_type=event.event_type,
-                meta=meta,
-                ts=ts,
-            )
-        )
+        else:
+            seen.add(event.message_id)
+            valid.append(event)
+    if is_player:  # a player's events are theirs: the game's user id from their token
+        uid = caller.claims.get("uid")
+        valid = [event._replace(user_id=uid) for event in valid]
 
     stored = await repository.insert_events(
         session,
         tenant_id=tenant_id,
         player_id=player_id,
         sent_by=f"{caller.kind}:{caller.subject}",
+        fact_kind=GAME_EVENT_FACT,
         events=valid,
     )
-    by_id = {event.message_id: event for event in valid}
-    await record_facts(
-        session,
-        outbox,
-        [
-            game_event_fact(
-                event_id=row.id,
-                tenant_id=tenant_id,
-                ts=row.ts,
-                event_type=by_id[row.message_id].event_type,
-                meta=by_id[row.message_id].meta,
-                player_id=player_id,
-                user_id=by_id[row.message_id].user_id,
-            )
-            for row in stored
-        ],
-    )
     return BatchResult(
-        accepted=len(stored),
-        duplicates=duplicates + len(valid) - len(stored),
+        accepted=stored,
+        duplicates=duplicates + len(valid) - stored,
         errors=errors,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,9 +76,9 @@ async def insert_event(
     return event_id, stored_ts
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """One event of a batch, ready to store (its time already corrected)."""
+class NewEvent(NamedTuple):
+    """One event of a batch, ready to store (its time already corrected); a tuple, as a batch
+    makes hundreds."""
 
     message_id: str
     user_id: str | None
@@ -86,11 +87,28 @@ class NewEvent:
     ts: datetime
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    id: uuid.UUID
-    message_id: str
-    ts: datetime
+# One round trip: the events, then a fact for each one stored, its data built by PostgreSQL
+# with the same fields as game_event_fact (the fact's id is the event's own).
+_INSERT_EVENTS_WITH_FACTS = text(
+    "WITH stored AS ("
+    " INSERT INTO ingestion.event"
+    " (tenant_id, player_id, user_id, sent_by, event_type, meta, ts, message_id)"
+    " SELECT :t, :p, e.user_id, :s, e.event_type, e.meta, e.ts, e.message_id"
+    " FROM unnest(CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),"
+    " CAST(:ts AS timestamptz[]), CAST(:mid AS text[]))"
+    " WITH ORDINALITY AS e(user_id, event_type, meta, ts, message_id, n)"
+    # message_id order: two batches sharing ids then wait, never deadlock
+    " ORDER BY e.message_id, e.n"
+    " ON CONFLICT (tenant_id, message_id) WHERE message_id IS NOT NULL DO NOTHING"
+    " RETURNING id, tenant_id, player_id, user_id, event_type, meta, ts"
+    "), facts AS ("
+    " INSERT INTO ingestion.outbox (id, kind, tenant_id, occurred_at, data)"
+    " SELECT id, :kind, tenant_id, ts, jsonb_build_object('event_type', event_type,"
+    " 'meta', meta, 'player_id', CAST(player_id AS text), 'user_id', user_id)"
+    " FROM stored"
+    " ON CONFLICT (id) DO NOTHING"
+    ") SELECT count(*) FROM stored"
+)
 
 
 async def insert_events(
@@ -99,38 +117,32 @@ async def insert_events(
     tenant_id: uuid.UUID,
     player_id: uuid.UUID | None,
     sent_by: str,
+    fact_kind: str,
     events: list[NewEvent],
-) -> list[StoredEvent]:
-    """Store many events in one statement; one whose message_id the tenant already has (or an
-    earlier one of the same list has) is skipped. Returns the stored ones, in list order."""
+) -> int:
+    """Store many events and a fact of ``fact_kind`` for each, in one statement; one whose
+    message_id the tenant already has (or an earlier one of the same list has) is skipped.
+    Returns how many were stored."""
     if not events:
-        return []
-    rows = await session.execute(
-        text(
-            "INSERT INTO ingestion.event"
-            " (tenant_id, player_id, user_id, sent_by, event_type, meta, ts, message_id)"
-            " SELECT :t, :p, e.user_id, :s, e.event_type, e.meta, e.ts, e.message_id"
-            " FROM unnest(CAST(:u AS text[]), CAST(:e AS text[]), CAST(:m AS text[]),"
-            " CAST(:ts AS timestamptz[]), CAST(:mid AS text[]))"
-            " WITH ORDINALITY AS e(user_id, event_type, meta, ts, message_id, n)"
-            # message_id order: two batches sharing ids then wait, never deadlock
-            " ORDER BY e.message_id, e.n"
-            " ON CONFLICT (tenant_id, message_id) WHERE message_id IS NOT NULL DO NOTHING"
-            " RETURNING id, message_id, ts"
-        ),
+        return 0
+    message_ids, user_ids, event_types, metas, times = (
+        list(column) for column in zip(*events, strict=True)
+    )
+    stored = await session.scalar(
+        _INSERT_EVENTS_WITH_FACTS,
         {
             "t": tenant_id,
             "p": player_id,
             "s": sent_by,
-            "u": [e.user_id for e in events],
-            "e": [e.event_type for e in events],
-            "m": [e.meta for e in events],
-            "ts": [e.ts for e in events],
-            "mid": [e.message_id for e in events],
+            "kind": fact_kind,
+            "mid": message_ids,
+            "u": user_ids,
+            "e": event_types,
+            "m": metas,
+            "ts": times,
         },
     )
-    stored = {row.message_id: StoredEvent(row.id, row.message_id, row.ts) for row in rows}
-    return [stored[e.message_id] for e in events if e.message_id in stored]
+    return int(stored or 0)
 
 
 async def list_events(

@@ -42,8 +42,9 @@ def game_event_fact(
     player_id: uuid.UUID | None,
     user_id: str | None,
 ) -> Fact:
-    """The fact a stored event leaves as (POST /event and POST /data/events alike); its id is
-    the event's own, so re-recording it can never make a second fact."""
+    """The fact a stored event of POST /event leaves as; its id is the event's own, so
+    re-recording it can never make a second fact. POST /data/events builds the same fact in
+    SQL (events.repository.insert_events)."""
     return Fact(
         id=event_id,
         kind=GAME_EVENT_FACT,
