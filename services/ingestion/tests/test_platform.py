@@ -66,6 +66,7 @@ async def test_worker_schedules_are_visible_to_admins(
     assert schedules == [
         ("ingestion.clean_up", "40 2 * * *"),
         ("ingestion.ga4_daily", "15 5 * * *"),
+        ("ingestion.interrupted_uploads", "*/10 * * * *"),
     ]
 
 

@@ -24,6 +24,7 @@ from ingestion_service.pulls import repository as pulls_repository
 from ingestion_service.pulls import service as pulls
 from ingestion_service.pulls.runner import Puller
 from ingestion_service.pulls.schemas import IngestStartIn
+from ingestion_service.uploads import repository as uploads_repository
 
 jobset = JobSet(service="ingestion")
 router = jobs_router("ingestion", prefix="/ingestion/jobs")
@@ -114,6 +115,17 @@ async def schedule_daily_pulls(sessionmaker: Any, settings: IngestionSettings) -
             )
             started += 1
     return started
+
+
+@jobset.cron("ingestion.interrupted_uploads", "*/10 * * * *")
+async def interrupted_uploads() -> None:
+    """Every 10 minutes: uploads cut off by a stopped process are marked failed (nothing of
+    them was kept), so none stays ``processing`` for ever."""
+    res = resources()
+    async with res.database.sessionmaker() as session, session.begin():
+        failed = await uploads_repository.fail_interrupted(session, older_than_minutes=5)
+    if failed:
+        logger.warning("{} interrupted uploads marked failed", failed)
 
 
 @jobset.loop("ingestion.outbox", lambda: get_settings().outbox_interval_seconds)

@@ -192,6 +192,31 @@ async def lock_kind(session: AsyncSession, tenant_id: uuid.UUID, kind: str) -> b
     return bool(taken)
 
 
+INTERRUPTED = (
+    "interrupted: the service stopped before the whole file was read; nothing of it was kept,"
+    " send it again"
+)
+
+
+async def fail_interrupted(session: AsyncSession, older_than_minutes: int) -> int:
+    """Uploads still ``processing`` whose tenant-and-kind lock nobody holds were cut off by a
+    stopped process (their rows' transaction died with it): mark them failed."""
+    result = await session.execute(
+        text(
+            "UPDATE ingestion.upload SET status = 'failed', failure = :why,"
+            " finished_at = clock_timestamp()"
+            " WHERE id IN (SELECT id FROM ingestion.upload"
+            "  WHERE status = 'processing'"
+            "  AND created_at < clock_timestamp() - make_interval(mins => :minutes)"
+            "  AND pg_try_advisory_xact_lock(hashtextextended("
+            "   'ingestion.upload/' || tenant_id::text || '/' || kind, 0))"
+            "  FOR UPDATE SKIP LOCKED)"
+        ),
+        {"why": INTERRUPTED, "minutes": older_than_minutes},
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
 async def create_upload(
     session: AsyncSession,
     *,
