@@ -16,7 +16,6 @@ from common.jobs import JobSet, jobs_router, worker_main
 from common.outbox import OutboxRelay
 from ingestion_service.config import IngestionSettings, get_settings
 from ingestion_service.ga4.client import GA4Api
-from ingestion_service.ga4.definitions import EVENT_TYPES
 from ingestion_service.ga4.tokens import GrantTokens
 from ingestion_service.idempotency import repository as idempotency_repository
 from ingestion_service.models import IngestJob, outbox
@@ -80,8 +79,9 @@ async def pull(payload: dict[str, object]) -> None:
 
 @jobset.cron("ingestion.ga4_daily", "15 5 * * *")
 async def ga4_daily() -> None:
-    """Daily 05:15 UTC: for every tenant with a GA4 connection, pull yesterday and re-pull the
-    days Google may still be correcting (``ga4_processing_days`` before it)."""
+    """Daily 05:15 UTC: for every tenant with a GA4 connection, pull every data type (built-in
+    and the tenant's own) for yesterday and re-pull the days Google may still be correcting
+    (``ga4_processing_days`` before it)."""
     res = resources()
     started = await schedule_daily_pulls(res.database.sessionmaker, res.settings)
     logger.info("GA4 daily: {} jobs queued", started)
@@ -89,11 +89,6 @@ async def ga4_daily() -> None:
 
 async def schedule_daily_pulls(sessionmaker: Any, settings: IngestionSettings) -> int:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    body = IngestStartIn(
-        start_date=yesterday - timedelta(days=settings.ga4_processing_days),
-        end_date=yesterday,
-        data_types=EVENT_TYPES,
-    )
     started = 0
     async with sessionmaker() as session:
         tenants = await pulls_repository.tenants_with_connections(session)
@@ -110,6 +105,12 @@ async def schedule_daily_pulls(sessionmaker: Any, settings: IngestionSettings) -
             )
             if already:
                 continue
+            # Every data type the tenant has: the built-in ones and its own.
+            body = IngestStartIn(
+                start_date=yesterday - timedelta(days=settings.ga4_processing_days),
+                end_date=yesterday,
+                data_types=list(await pulls.definitions_for(session, tenant_id)),
+            )
             await pulls.start(
                 session, settings, tenant_id, body, requested_by="schedule", trigger="schedule"
             )

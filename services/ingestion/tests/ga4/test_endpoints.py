@@ -293,6 +293,7 @@ async def test_the_daily_schedule_pulls_yesterday_and_the_days_google_still_corr
         (yesterday - timedelta(days=3)).isoformat(),
         yesterday.isoformat(),
     )
-    assert job["days_total"] == 4 * 8
+    assert job["data_types"][-1] == "locations"
+    assert job["days_total"] == 4 * 10  # four days of every built-in data type
     idle = (await client.get("/data/ingest/jobs", headers=callers.user(resting).headers)).json()
     assert idle["total"] == 0
