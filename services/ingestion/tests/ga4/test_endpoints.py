@@ -66,6 +66,30 @@ async def test_bad_connections_are_refused_and_nothing_is_written(
     assert count.scalar_one() == 0
 
 
+async def test_a_time_zone_naming_a_folder_of_the_zone_database_is_a_422(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, conn: AsyncConnection
+) -> None:
+    """America is a folder of the zone database, not a zone: it was read as a file (a 500)."""
+    admin = callers.user(tenant, role="admin")
+    made = await client.post(
+        "/data/ga4/connections", json={**CONNECTION, "time_zone": "America"}, headers=admin.headers
+    )
+    assert made.status_code == 422, made.text
+    assert [(e["loc"], e["msg"]) for e in made.json()["errors"]] == [
+        (["body", "time_zone"], "Value error, expected an IANA time zone such as Europe/Berlin")
+    ]
+    count = await conn.execute(text("SELECT count(*) FROM ingestion.ga4_connection"))
+    assert count.scalar_one() == 0
+    connection = await connect(client, callers, tenant)
+    changed = await client.patch(
+        f"/data/ga4/connections/{connection['id']}",
+        json={"time_zone": "Europe"},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 422, changed.text
+    assert [e["loc"] for e in changed.json()["errors"]] == [["body", "time_zone"]]
+
+
 async def test_only_admins_manage_connections_and_only_analysts_start_jobs(
     client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID
 ) -> None:
