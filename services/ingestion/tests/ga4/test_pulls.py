@@ -362,3 +362,88 @@ async def test_testing_a_connection_checks_grant_dimensions_and_a_report(
     assert bad.json()["connection"]["last_error"] == (
         "the property does not define customEvent:store"
     )
+
+
+async def add_definition(api: API, shop: Tenant, name: str, dimension_filter: dict) -> None:
+    client, _ = api
+    response = await client.post(
+        "/data/report-definitions",
+        json={
+            "name": name,
+            "fact_kind": name,
+            "dimensions": ["dateHourMinute", "{session_id}"],
+            "metrics": ["eventCount"],
+            "dimension_filter": dimension_filter,
+        },
+        headers=shop.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_filter_google_rejects_fails_its_days_and_the_job_ends(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261109", 3))
+    fake.changed()
+    coupon = {"filter": {"fieldName": "customEvent:coupon", "stringFilter": {"value": "X"}}}
+    await add_definition(api, shop, "coupons", coupon)
+    started = await start(api, shop, "2026-11-09", "2026-11-10", ["coupons", "page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "2 of 4 days failed; see errors")
+    assert (failed["days_done"], failed["days_failed"], failed["rows_done"]) == (2, 2, 3)
+    reason = (
+        "Google refused the coupons report:"
+        " Field customEvent:coupon is not a valid dimension in the filter."
+    )
+    assert [(e["data_type"], e["day"], e["error"]) for e in failed["errors"]] == [
+        ("coupons", "2026-11-09", reason),
+        ("coupons", "2026-11-10", reason),
+    ]
+
+
+async def test_a_stored_filter_the_client_cannot_read_fails_its_days_not_the_worker(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """A definition stored before filters were checked: its ParseError escaped the runner and
+    left the job running for ever."""
+    fake, _ = ga4
+    shop.property.add(page_views("20261111", 2))
+    fake.changed()
+    await add_definition(api, shop, "coupons", {"filter": {"fieldName": "eventName"}})
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE ingestion.ga4_report_definition"
+                ' SET dimension_filter = \'{"filter": {"fieldName": 5}}\''
+                " WHERE tenant_id = :t AND name = 'coupons'"
+            ),
+            {"t": shop.id},
+        )
+    started = await start(api, shop, "2026-11-11", "2026-11-11", ["coupons", "page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "1 of 2 days failed; see errors")
+    assert (failed["days_done"], failed["rows_done"]) == (1, 2)
+    assert [(e["data_type"], e["error"]) for e in failed["errors"]] == [
+        (
+            "coupons",
+            "the coupons report's dimension_filter is not a GA4 FilterExpression: Failed to"
+            " parse fieldName field: expected string or bytes-like object, got 'int'.",
+        )
+    ]
+    assert [r["dimensions"] for r in requests_for(fake, shop)] == [
+        [
+            {"name": "dateHourMinute"},
+            {"name": "customEvent:ga_session_id"},
+            {"name": "customUser:web_user_id"},
+            {"name": "customEvent:branch_id"},
+            {"name": "pageLocation"},
+            {"name": "pageTitle"},
+        ]
+    ]

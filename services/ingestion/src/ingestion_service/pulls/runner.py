@@ -31,6 +31,7 @@ from common.outbox import Fact, record_facts
 from ingestion_service.config import IngestionSettings
 from ingestion_service.connections import repository as connections
 from ingestion_service.ga4.client import (
+    BadDefinition,
     GA4Api,
     GA4Failure,
     InvalidReport,
@@ -287,7 +288,11 @@ class Puller:
             await self._day_failed(unit, reason)
             return
         except InvalidReport as exc:
-            reason = f"Google refused the {unit.data_type} report: {exc.message}"
+            reason = (
+                exc.message
+                if isinstance(exc, BadDefinition)
+                else f"Google refused the {unit.data_type} report: {exc.message}"
+            )
             context.broken[(connection.id, unit.data_type)] = reason
             await self._day_failed(unit, reason)
             return
