@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing.ga4 import DAILY, HOURLY, FakeGA4
 from common.testing.oidc_provider import FakeOIDCProvider
-from ingestion_service.ga4.client import quota_resume_at
+from ingestion_service.ga4.client import GA4Api, Page, quota_resume_at
+from ingestion_service.ga4.definitions import Report
+from ingestion_service.ga4.tokens import GrantTokens
 from ingestion_service.pulls.runner import Puller
 from ingestion_testing import Callers
 
@@ -447,3 +449,58 @@ async def test_a_stored_filter_the_client_cannot_read_fails_its_days_not_the_wor
             {"name": "pageTitle"},
         ]
     ]
+
+
+class Garbled(GA4Api):
+    """Google's answer read into something the runner does not expect."""
+
+    async def page(
+        self, token: str, property_id: str, report: Report, day: str, offset: int, limit: int
+    ) -> Page:
+        raise KeyError("rowCount")
+
+
+async def test_an_unexpected_error_in_a_day_fails_that_day_and_the_job_ends(
+    api: API, shop: Tenant, puller: Puller
+) -> None:
+    garbled = Garbled(puller.settings)
+    started = await start(api, shop, "2026-11-12", "2026-11-13", ["page_views"])
+    try:
+        await Puller(puller.settings, puller.sessionmaker, garbled, puller.tokens).run(
+            uuid.UUID(started["id"])
+        )
+    finally:
+        garbled.close()
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "2 of 2 days failed; see errors")
+    assert [(e["day"], e["error"]) for e in failed["errors"]] == [
+        ("2026-11-12", "the pull stopped: KeyError"),
+        ("2026-11-13", "the pull stopped: KeyError"),
+    ]
+
+
+class Broken(GrantTokens):
+    async def get(self, tenant_id: uuid.UUID, *, refused: bool = False) -> str:
+        raise RuntimeError("a bug")
+
+
+async def test_an_unexpected_error_before_any_day_fails_the_job_not_the_worker(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    started = await start(api, shop, "2026-11-12", "2026-11-12", ["page_views"])
+    broken = Broken(puller.tokens.http)
+
+    await Puller(puller.settings, puller.sessionmaker, puller.api, broken).run(
+        uuid.UUID(started["id"])
+    )
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "the job stopped: RuntimeError")
+    assert (failed["days_total"], failed["days_failed"], failed["finished_at"] is None) == (
+        1,
+        1,
+        False,
+    )
+    assert requests_for(fake, shop) == []

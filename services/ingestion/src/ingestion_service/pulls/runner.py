@@ -114,6 +114,10 @@ class Puller:
                 return
             try:
                 await self._run(job_id)
+            except Exception as exc:
+                # Whatever it was, the job must not stay running for ever (nor the worker fall).
+                logger.opt(exception=exc).error("ingest job {} stopped", job_id)
+                await self._stopped(job_id, exc)
             finally:
                 await lock_session.execute(
                     text(
@@ -136,7 +140,11 @@ class Puller:
             async with gate:
                 if context.halted or await self._cancel_requested(job_id, context):
                     return
-                await self._pull_day(context, unit)
+                try:
+                    await self._pull_day(context, unit)
+                except Exception as exc:
+                    logger.opt(exception=exc).error("ingest job {}: {} stopped", job_id, unit.day)
+                    await self._day_failed(unit, f"the pull stopped: {type(exc).__name__}")
 
         await asyncio.gather(*(one(unit) for unit in pending))
         await self._finish(context)
@@ -198,6 +206,13 @@ class Puller:
                     )
                 else:
                     await self._close(session, job, "completed", None)
+
+    async def _stopped(self, job_id: uuid.UUID, exc: Exception) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            job = await repository.job_by_id(session, job_id)
+            if job is not None and job.status in repository.ACTIVE:
+                await repository.close_pending(session, job.id, "failed")
+                await self._close(session, job, "failed", f"the job stopped: {type(exc).__name__}")
 
     async def _close(
         self, session: AsyncSession, job: IngestJob, status: str, detail: str | None
