@@ -3,6 +3,7 @@ the outbox, the job's state through the API."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -502,5 +503,51 @@ async def test_an_unexpected_error_before_any_day_fails_the_job_not_the_worker(
         1,
         1,
         False,
+    )
+    assert requests_for(fake, shop) == []
+
+
+async def test_a_job_cancelled_while_the_worker_takes_it_up_stays_cancelled(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """The cancel commits while the worker begins: the worker read the job as queued and set it
+    running over the cancel (a finished job running again, until it saw cancel_requested)."""
+    fake, _ = ga4
+    started = await start(api, shop, "2026-11-14", "2026-11-14", ["page_views"])
+    job_id = uuid.UUID(started["id"])
+    async with engine.connect() as cancel:
+        # What POST .../cancel does to a queued job, held open until the worker waits on it.
+        await cancel.execute(
+            text("SELECT id FROM ingestion.ingest_job WHERE id = :j FOR UPDATE"), {"j": job_id}
+        )
+        await cancel.execute(
+            text("UPDATE ingestion.ingest_job SET status = 'cancelled', cancel_requested = true,"
+                 " detail = 'cancelled by an analyst', finished_at = now() WHERE id = :j"),
+            {"j": job_id},
+        )  # fmt: skip
+        worker = asyncio.create_task(puller.run(job_id))
+        async with engine.connect() as watch:
+            for _ in range(500):
+                # The worker waits for the cancel's row lock, holding the row's place in line.
+                waiting = await watch.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'tuple'"
+                        " AND relation = 'ingestion.ingest_job'::regclass"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                    )
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.01)
+        assert waiting == 1
+        await cancel.commit()
+    await worker
+
+    cancelled = await job(api, shop, started["id"])
+    assert (cancelled["status"], cancelled["started_at"], cancelled["detail"]) == (
+        "cancelled",
+        None,
+        "cancelled by an analyst",
     )
     assert requests_for(fake, shop) == []

@@ -153,7 +153,8 @@ class Puller:
 
     async def _begin(self, job_id: uuid.UUID) -> PullContext | None:
         async with self.sessionmaker() as session, session.begin():
-            job = await repository.job_by_id(session, job_id)
+            # Locked as a cancel locks it: a job cancelled meanwhile is not set running again.
+            job = await repository.job_by_id(session, job_id, lock=True)
             if job is None or job.status not in repository.ACTIVE:
                 return None
             if job.cancel_requested:
