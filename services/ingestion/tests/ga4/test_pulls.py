@@ -551,3 +551,21 @@ async def test_a_job_cancelled_while_the_worker_takes_it_up_stays_cancelled(
         "cancelled by an analyst",
     )
     assert requests_for(fake, shop) == []
+
+
+async def test_a_nul_in_googles_values_is_stored_as_a_replacement_character(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """JSONB refused the day's facts, so the day failed at every pull."""
+    fake, _ = ga4
+    [view] = page_views("20261115", 1)
+    shop.property.add([{**view, "pageTitle": "Sale\x00!"}])
+    fake.changed()
+    started = await start(api, shop, "2026-11-15", "2026-11-15", ["page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    done = await job(api, shop, started["id"])
+    assert (done["status"], done["rows_done"], done["errors"]) == ("completed", 1, [])
+    [part] = await facts(engine, shop.id, "ingestion.ga4_rows.v1")
+    assert [row["page_title"] for row in part["rows"]] == ["Sale\ufffd!"]
