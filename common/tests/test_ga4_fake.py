@@ -146,3 +146,22 @@ async def test_metadata_lists_the_custom_dimensions(
     )
     names = {d.api_name for d in metadata.dimensions}
     assert {"customEvent:branch_id", "dateHourMinute", "pagePath"} <= names
+
+
+async def test_a_filter_on_a_dimension_the_property_lacks_is_a_bad_request(
+    google: tuple[FakeGA4, BetaAnalyticsDataClient],
+) -> None:
+    """As Google: even on a day without data, and nested in a group."""
+    _, client = google
+    unknown = _string("/a", Filter.StringFilter.MatchType.EXACT)
+    unknown.filter.field_name = "customEvent:coupon"
+    nested = FilterExpression(
+        or_group=FilterExpressionList(expressions=[FilterExpression(not_expression=unknown)])
+    )
+    empty_day = report(nested)
+    empty_day.date_ranges[0].start_date = empty_day.date_ranges[0].end_date = "2026-10-01"
+    with pytest.raises(
+        exceptions.BadRequest,
+        match=r"^400 POST \S+: Field customEvent:coupon is not a valid dimension in the filter\.$",
+    ):
+        await rows(client, empty_day)

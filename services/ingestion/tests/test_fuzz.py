@@ -267,6 +267,21 @@ def test_ingestion_api(case: Case, ingestion_url: str, fuzz_callers: FuzzCallers
 FOUND: list[tuple[str, str, dict[str, Any], int]] = [
     # meta nested deeper than json.loads goes: its RecursionError escaped the validator.
     ("POST", "/event", {"json": {"eventType": "deep", "meta": "[" * 4000 + "]" * 1000}}, 422),
+    # A NUL in a report definition's dimension_filter: JSONB refused it.
+    (
+        "POST",
+        "/data/report-definitions",
+        {
+            "json": {
+                "name": "nul",
+                "fact_kind": "nul",
+                "dimensions": ["date"],
+                "metrics": ["eventCount"],
+                "dimension_filter": {"a\x00": []},
+            }
+        },
+        422,
+    ),
 ]
 
 

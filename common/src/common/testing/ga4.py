@@ -265,6 +265,7 @@ class FakeGA4:
         dimensions = [d["name"] for d in body.get("dimensions", [])]
         metrics = [m["name"] for m in body.get("metrics", [])]
         self._validate(prop, dimensions, metrics)
+        self._validate_filter(prop, body.get("dimensionFilter"))
         ranges = body.get("dateRanges") or []
         if len(ranges) != 1:
             raise GA4Error(400, "INVALID_ARGUMENT", "This fake takes exactly one date range.")
@@ -326,6 +327,20 @@ class FakeGA4:
         for name in metrics:
             if name not in STANDARD_METRICS:
                 raise GA4Error(400, "INVALID_ARGUMENT", f"Field {name} is not a valid metric.")
+
+    def _validate_filter(self, prop: GA4Property, expression: Any) -> None:
+        """As Google: a filter names dimensions the property has (used in the report or not)."""
+        if not isinstance(expression, dict):
+            return
+        groups = [expression.get(g) or {} for g in ("andGroup", "orGroup")]
+        for each in [e for group in groups for e in group.get("expressions", [])]:
+            self._validate_filter(prop, each)
+        self._validate_filter(prop, expression.get("notExpression"))
+        name = (expression.get("filter") or {}).get("fieldName")
+        if name is not None and name not in STANDARD_DIMENSIONS | set(prop.custom_dimensions):
+            raise GA4Error(
+                400, "INVALID_ARGUMENT", f"Field {name} is not a valid dimension in the filter."
+            )
 
     def _aggregate(
         self,

@@ -66,6 +66,30 @@ async def test_bad_connections_are_refused_and_nothing_is_written(
     assert count.scalar_one() == 0
 
 
+async def test_a_time_zone_naming_a_folder_of_the_zone_database_is_a_422(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, conn: AsyncConnection
+) -> None:
+    """America is a folder of the zone database, not a zone: it was read as a file (a 500)."""
+    admin = callers.user(tenant, role="admin")
+    made = await client.post(
+        "/data/ga4/connections", json={**CONNECTION, "time_zone": "America"}, headers=admin.headers
+    )
+    assert made.status_code == 422, made.text
+    assert [(e["loc"], e["msg"]) for e in made.json()["errors"]] == [
+        (["body", "time_zone"], "Value error, expected an IANA time zone such as Europe/Berlin")
+    ]
+    count = await conn.execute(text("SELECT count(*) FROM ingestion.ga4_connection"))
+    assert count.scalar_one() == 0
+    connection = await connect(client, callers, tenant)
+    changed = await client.patch(
+        f"/data/ga4/connections/{connection['id']}",
+        json={"time_zone": "Europe"},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 422, changed.text
+    assert [e["loc"] for e in changed.json()["errors"]] == [["body", "time_zone"]]
+
+
 async def test_only_admins_manage_connections_and_only_analysts_start_jobs(
     client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID
 ) -> None:
@@ -221,6 +245,76 @@ async def test_a_tenant_defines_its_own_data_type(
     assert (
         await client.delete("/data/report-definitions/coupons", headers=admin.headers)
     ).status_code == 204
+
+
+async def test_a_dimension_filter_google_cannot_read_is_refused_before_it_is_stored(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID, conn: AsyncConnection
+) -> None:
+    """The worker would only fail on it later (or store NaN, NUL: a 500 from JSONB)."""
+    admin = callers.user(tenant, role="admin")
+    definition = {
+        "name": "coupons",
+        "fact_kind": "coupon_use",
+        "dimensions": ["dateHourMinute"],
+        "metrics": ["eventCount"],
+    }
+    on_event = {"fieldName": "eventName"}
+    cases = [
+        (
+            {"bogus": 1},
+            'not a GA4 FilterExpression: Message type "google.analytics.data.v1beta.'
+            'FilterExpression" has no field named "bogus" at "FilterExpression".',
+        ),
+        (
+            {"filter": {"fieldName": 5}},
+            "not a GA4 FilterExpression: Failed to parse fieldName field: expected string or"
+            " bytes-like object, got 'int'.",
+        ),
+        (
+            {},
+            "not a GA4 FilterExpression: it needs one of andGroup, orGroup, notExpression, filter",
+        ),
+        (
+            {"filter": {**on_event, "stringFilter": {"value": "a\x00b"}}},
+            "may not contain NUL (U+0000)",
+        ),
+        (
+            {
+                "filter": {
+                    **on_event,
+                    "numericFilter": {"operation": "EQUAL", "value": {"int64Value": "9" * 20}},
+                }
+            },
+            "not a GA4 FilterExpression: Failed to parse value field: Failed to parse int64Value"
+            f" field: Value out of range: {'9' * 20}..",
+        ),
+    ]
+    for dimension_filter, message in cases:
+        response = await client.post(
+            "/data/report-definitions",
+            json={**definition, "dimension_filter": dimension_filter},
+            headers=admin.headers,
+        )
+        assert response.status_code == 422, response.text
+        assert [(e["loc"], e["msg"]) for e in response.json()["errors"]] == [
+            (["body", "dimension_filter"], f"Value error, {message}")
+        ]
+    nan = (
+        '{"name": "coupons", "fact_kind": "coupon_use", "dimensions": ["dateHourMinute"],'
+        ' "metrics": ["eventCount"], "dimension_filter": {"filter": {"fieldName": "eventName",'
+        ' "numericFilter": {"operation": "EQUAL", "value": {"doubleValue": NaN}}}}}'
+    )
+    response = await client.post(
+        "/data/report-definitions",
+        content=nan,
+        headers={**admin.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert [e["msg"] for e in response.json()["errors"]] == [
+        "Value error, not a GA4 FilterExpression: a number is NaN or infinite"
+    ]
+    stored = await conn.execute(text("SELECT count(*) FROM ingestion.ga4_report_definition"))
+    assert stored.scalar_one() == 0
 
 
 async def test_another_tenant_sees_and_touches_none_of_it(

@@ -3,6 +3,7 @@ the outbox, the job's state through the API."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing.ga4 import DAILY, HOURLY, FakeGA4
 from common.testing.oidc_provider import FakeOIDCProvider
-from ingestion_service.ga4.client import quota_resume_at
+from ingestion_service.ga4.client import GA4Api, Page, quota_resume_at
+from ingestion_service.ga4.definitions import Report
+from ingestion_service.ga4.tokens import GrantTokens
 from ingestion_service.pulls.runner import Puller
 from ingestion_testing import Callers
 
@@ -362,3 +365,207 @@ async def test_testing_a_connection_checks_grant_dimensions_and_a_report(
     assert bad.json()["connection"]["last_error"] == (
         "the property does not define customEvent:store"
     )
+
+
+async def add_definition(api: API, shop: Tenant, name: str, dimension_filter: dict) -> None:
+    client, _ = api
+    response = await client.post(
+        "/data/report-definitions",
+        json={
+            "name": name,
+            "fact_kind": name,
+            "dimensions": ["dateHourMinute", "{session_id}"],
+            "metrics": ["eventCount"],
+            "dimension_filter": dimension_filter,
+        },
+        headers=shop.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_filter_google_rejects_fails_its_days_and_the_job_ends(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    shop.property.add(page_views("20261109", 3))
+    fake.changed()
+    coupon = {"filter": {"fieldName": "customEvent:coupon", "stringFilter": {"value": "X"}}}
+    await add_definition(api, shop, "coupons", coupon)
+    started = await start(api, shop, "2026-11-09", "2026-11-10", ["coupons", "page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "2 of 4 days failed; see errors")
+    assert (failed["days_done"], failed["days_failed"], failed["rows_done"]) == (2, 2, 3)
+    reason = (
+        "Google refused the coupons report:"
+        " Field customEvent:coupon is not a valid dimension in the filter."
+    )
+    assert [(e["data_type"], e["day"], e["error"]) for e in failed["errors"]] == [
+        ("coupons", "2026-11-09", reason),
+        ("coupons", "2026-11-10", reason),
+    ]
+
+
+async def test_a_stored_filter_the_client_cannot_read_fails_its_days_not_the_worker(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """A definition stored before filters were checked: its ParseError escaped the runner and
+    left the job running for ever."""
+    fake, _ = ga4
+    shop.property.add(page_views("20261111", 2))
+    fake.changed()
+    await add_definition(api, shop, "coupons", {"filter": {"fieldName": "eventName"}})
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE ingestion.ga4_report_definition"
+                ' SET dimension_filter = \'{"filter": {"fieldName": 5}}\''
+                " WHERE tenant_id = :t AND name = 'coupons'"
+            ),
+            {"t": shop.id},
+        )
+    started = await start(api, shop, "2026-11-11", "2026-11-11", ["coupons", "page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "1 of 2 days failed; see errors")
+    assert (failed["days_done"], failed["rows_done"]) == (1, 2)
+    assert [(e["data_type"], e["error"]) for e in failed["errors"]] == [
+        (
+            "coupons",
+            "the coupons report's dimension_filter is not a GA4 FilterExpression: Failed to"
+            " parse fieldName field: expected string or bytes-like object, got 'int'.",
+        )
+    ]
+    assert [r["dimensions"] for r in requests_for(fake, shop)] == [
+        [
+            {"name": "dateHourMinute"},
+            {"name": "customEvent:ga_session_id"},
+            {"name": "customUser:web_user_id"},
+            {"name": "customEvent:branch_id"},
+            {"name": "pageLocation"},
+            {"name": "pageTitle"},
+        ]
+    ]
+
+
+class Garbled(GA4Api):
+    """Google's answer read into something the runner does not expect."""
+
+    async def page(
+        self, token: str, property_id: str, report: Report, day: str, offset: int, limit: int
+    ) -> Page:
+        raise KeyError("rowCount")
+
+
+async def test_an_unexpected_error_in_a_day_fails_that_day_and_the_job_ends(
+    api: API, shop: Tenant, puller: Puller
+) -> None:
+    garbled = Garbled(puller.settings)
+    started = await start(api, shop, "2026-11-12", "2026-11-13", ["page_views"])
+    try:
+        await Puller(puller.settings, puller.sessionmaker, garbled, puller.tokens).run(
+            uuid.UUID(started["id"])
+        )
+    finally:
+        garbled.close()
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "2 of 2 days failed; see errors")
+    assert [(e["day"], e["error"]) for e in failed["errors"]] == [
+        ("2026-11-12", "the pull stopped: KeyError"),
+        ("2026-11-13", "the pull stopped: KeyError"),
+    ]
+
+
+class Broken(GrantTokens):
+    async def get(self, tenant_id: uuid.UUID, *, refused: bool = False) -> str:
+        raise RuntimeError("a bug")
+
+
+async def test_an_unexpected_error_before_any_day_fails_the_job_not_the_worker(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str]
+) -> None:
+    fake, _ = ga4
+    started = await start(api, shop, "2026-11-12", "2026-11-12", ["page_views"])
+    broken = Broken(puller.tokens.http)
+
+    await Puller(puller.settings, puller.sessionmaker, puller.api, broken).run(
+        uuid.UUID(started["id"])
+    )
+
+    failed = await job(api, shop, started["id"])
+    assert (failed["status"], failed["detail"]) == ("failed", "the job stopped: RuntimeError")
+    assert (failed["days_total"], failed["days_failed"], failed["finished_at"] is None) == (
+        1,
+        1,
+        False,
+    )
+    assert requests_for(fake, shop) == []
+
+
+async def test_a_job_cancelled_while_the_worker_takes_it_up_stays_cancelled(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """The cancel commits while the worker begins: the worker read the job as queued and set it
+    running over the cancel (a finished job running again, until it saw cancel_requested)."""
+    fake, _ = ga4
+    started = await start(api, shop, "2026-11-14", "2026-11-14", ["page_views"])
+    job_id = uuid.UUID(started["id"])
+    async with engine.connect() as cancel:
+        # What POST .../cancel does to a queued job, held open until the worker waits on it.
+        await cancel.execute(
+            text("SELECT id FROM ingestion.ingest_job WHERE id = :j FOR UPDATE"), {"j": job_id}
+        )
+        await cancel.execute(
+            text("UPDATE ingestion.ingest_job SET status = 'cancelled', cancel_requested = true,"
+                 " detail = 'cancelled by an analyst', finished_at = now() WHERE id = :j"),
+            {"j": job_id},
+        )  # fmt: skip
+        worker = asyncio.create_task(puller.run(job_id))
+        async with engine.connect() as watch:
+            for _ in range(500):
+                # The worker waits for the cancel's row lock, holding the row's place in line.
+                waiting = await watch.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'tuple'"
+                        " AND relation = 'ingestion.ingest_job'::regclass"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                    )
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.01)
+        assert waiting == 1
+        await cancel.commit()
+    await worker
+
+    cancelled = await job(api, shop, started["id"])
+    assert (cancelled["status"], cancelled["started_at"], cancelled["detail"]) == (
+        "cancelled",
+        None,
+        "cancelled by an analyst",
+    )
+    assert requests_for(fake, shop) == []
+
+
+async def test_a_nul_in_googles_values_is_stored_as_a_replacement_character(
+    api: API, shop: Tenant, puller: Puller, ga4: tuple[FakeGA4, str], engine: AsyncEngine
+) -> None:
+    """JSONB refused the day's facts, so the day failed at every pull."""
+    fake, _ = ga4
+    [view] = page_views("20261115", 1)
+    shop.property.add([{**view, "pageTitle": "Sale\x00!"}])
+    fake.changed()
+    started = await start(api, shop, "2026-11-15", "2026-11-15", ["page_views"])
+
+    await puller.run(uuid.UUID(started["id"]))
+
+    done = await job(api, shop, started["id"])
+    assert (done["status"], done["rows_done"], done["errors"]) == ("completed", 1, [])
+    [part] = await facts(engine, shop.id, "ingestion.ga4_rows.v1")
+    assert [row["page_title"] for row in part["rows"]] == ["Sale\ufffd!"]

@@ -24,7 +24,8 @@ Dimension = Annotated[
 def _zone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a key naming a folder of the zone database (America) is read as a file.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError("expected an IANA time zone such as Europe/Berlin") from exc
     return value
 

@@ -35,6 +35,7 @@ from google.api_core import exceptions as google
 from google.api_core.client_options import ClientOptions
 from google.auth.exceptions import RefreshError
 from google.oauth2.credentials import Credentials
+from google.protobuf.json_format import ParseError
 from requests.exceptions import RequestException
 
 from ingestion_service.config import IngestionSettings
@@ -73,6 +74,11 @@ class InvalidReport(GA4Failure):
     """400: Google calls the request invalid (an unknown dimension, say)."""
 
 
+class BadDefinition(InvalidReport):
+    """The report definition cannot be put to Google at all (a filter stored before it was
+    checked); ``message`` says so whole."""
+
+
 class Transient(GA4Failure):
     """5xx or a dropped connection, after every retry."""
 
@@ -85,6 +91,36 @@ class Page:
     thresholded: bool
     other_row: bool
     quota: dict[str, Any] | None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def filter_expression(data: dict[str, Any]) -> FilterExpression:
+    """``data`` read as Google's FilterExpression (JSON field names); ValueError says why it is
+    none. Also refused: what PostgreSQL cannot keep in JSONB (NaN, Infinity, a NUL character)."""
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise ValueError("not a GA4 FilterExpression: a number is NaN or infinite") from None
+    try:
+        expression = FilterExpression.from_json(text)
+    except (ValueError, ParseError, RecursionError) as exc:
+        raise ValueError(f"not a GA4 FilterExpression: {str(exc).splitlines()[0]}") from None
+    if FilterExpression.pb(expression).WhichOneof("expr") is None:
+        raise ValueError(
+            "not a GA4 FilterExpression: it needs one of andGroup, orGroup, notExpression, filter"
+        )
+    if _holds_nul(data):
+        raise ValueError("may not contain NUL (U+0000)")
+    return expression
 
 
 def quota_resume_at(scope: str, now: datetime) -> datetime:
@@ -180,9 +216,12 @@ class GA4Api:
             return_property_quota=True,
         )
         if definition.dimension_filter:
-            request.dimension_filter = FilterExpression.from_json(
-                json.dumps(definition.dimension_filter)
-            )
+            try:
+                request.dimension_filter = filter_expression(definition.dimension_filter)
+            except ValueError as exc:
+                raise BadDefinition(
+                    f"the {definition.name} report's dimension_filter is {exc}"
+                ) from None
         client = self._client(token)
         response: RunReportResponse = await self._call(
             property_id, lambda: client.run_report(request, retry=None, timeout=60.0)

@@ -101,6 +101,8 @@ class Report:
     def row(self, dimension_values: list[str], metric_values: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in zip(self.keys, dimension_values, strict=True):
+            if "\x00" in value:  # text typed by visitors (a search term): JSONB takes no NUL
+                value = value.replace("\x00", "\ufffd")
             out[key] = self._time(value) if key == "event_time" else value
         for key, value in zip(self.metric_keys, metric_values, strict=True):
             out[key] = _number(value)

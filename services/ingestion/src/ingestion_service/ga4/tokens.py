@@ -7,6 +7,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import httpx
 
 from common.http import HttpClients
 
@@ -43,11 +46,11 @@ class GrantTokens:
             raise GrantProblem(
                 "unavailable", f"auth could not be asked for a token: {exc}"
             ) from exc
-        body = response.json() if response.content else {}
-        if response.status_code == 200:
-            expires = _timestamp(body.get("expires_at"))
-            self._cache[tenant_id] = (str(body["access_token"]), expires)
-            return str(body["access_token"])
+        body = _json_object(response)
+        token = body.get("access_token")
+        if response.status_code == 200 and isinstance(token, str) and token:
+            self._cache[tenant_id] = (token, _timestamp(body.get("expires_at")))
+            return token
         detail = str(body.get("detail") or response.text)[:500]
         if response.status_code == 409:
             raise GrantProblem("needs_reconsent", detail)
@@ -58,6 +61,15 @@ class GrantTokens:
                 " POST /auth/grants/google/connect.",
             )
         raise GrantProblem("unavailable", f"auth answered {response.status_code}: {detail}")
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} for anything else (a proxy's HTML page, say)."""
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _timestamp(value: object) -> float:

@@ -73,8 +73,12 @@ async def get_job(
     return job
 
 
-async def job_by_id(session: AsyncSession, job_id: uuid.UUID) -> IngestJob | None:
-    job: IngestJob | None = await session.get(IngestJob, job_id, populate_existing=True)
+async def job_by_id(
+    session: AsyncSession, job_id: uuid.UUID, *, lock: bool = False
+) -> IngestJob | None:
+    job: IngestJob | None = await session.get(
+        IngestJob, job_id, populate_existing=True, with_for_update=lock
+    )
     return job
 
 

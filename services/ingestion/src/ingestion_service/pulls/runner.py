@@ -31,6 +31,7 @@ from common.outbox import Fact, record_facts
 from ingestion_service.config import IngestionSettings
 from ingestion_service.connections import repository as connections
 from ingestion_service.ga4.client import (
+    BadDefinition,
     GA4Api,
     GA4Failure,
     InvalidReport,
@@ -113,6 +114,10 @@ class Puller:
                 return
             try:
                 await self._run(job_id)
+            except Exception as exc:
+                # Whatever it was, the job must not stay running for ever (nor the worker fall).
+                logger.opt(exception=exc).error("ingest job {} stopped", job_id)
+                await self._stopped(job_id, exc)
             finally:
                 await lock_session.execute(
                     text(
@@ -135,7 +140,11 @@ class Puller:
             async with gate:
                 if context.halted or await self._cancel_requested(job_id, context):
                     return
-                await self._pull_day(context, unit)
+                try:
+                    await self._pull_day(context, unit)
+                except Exception as exc:
+                    logger.opt(exception=exc).error("ingest job {}: {} stopped", job_id, unit.day)
+                    await self._day_failed(unit, f"the pull stopped: {type(exc).__name__}")
 
         await asyncio.gather(*(one(unit) for unit in pending))
         await self._finish(context)
@@ -144,7 +153,8 @@ class Puller:
 
     async def _begin(self, job_id: uuid.UUID) -> PullContext | None:
         async with self.sessionmaker() as session, session.begin():
-            job = await repository.job_by_id(session, job_id)
+            # Locked as a cancel locks it: a job cancelled meanwhile is not set running again.
+            job = await repository.job_by_id(session, job_id, lock=True)
             if job is None or job.status not in repository.ACTIVE:
                 return None
             if job.cancel_requested:
@@ -197,6 +207,13 @@ class Puller:
                     )
                 else:
                     await self._close(session, job, "completed", None)
+
+    async def _stopped(self, job_id: uuid.UUID, exc: Exception) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            job = await repository.job_by_id(session, job_id)
+            if job is not None and job.status in repository.ACTIVE:
+                await repository.close_pending(session, job.id, "failed")
+                await self._close(session, job, "failed", f"the job stopped: {type(exc).__name__}")
 
     async def _close(
         self, session: AsyncSession, job: IngestJob, status: str, detail: str | None
@@ -287,7 +304,11 @@ class Puller:
             await self._day_failed(unit, reason)
             return
         except InvalidReport as exc:
-            reason = f"Google refused the {unit.data_type} report: {exc.message}"
+            reason = (
+                exc.message
+                if isinstance(exc, BadDefinition)
+                else f"Google refused the {unit.data_type} report: {exc.message}"
+            )
             context.broken[(connection.id, unit.data_type)] = reason
             await self._day_failed(unit, reason)
             return

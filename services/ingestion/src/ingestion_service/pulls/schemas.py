@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ingestion_service.ga4.client import filter_expression
 
 
 def _iso_date(value: Any) -> Any:
@@ -28,6 +30,15 @@ GAName = Annotated[
         pattern=r"^(\{(session_id|web_user_id|branch_id)\}|[A-Za-z][A-Za-z0-9_]*(:[A-Za-z0-9_]+)?)$",
     ),
 ]
+
+
+def _filter(value: dict[str, Any]) -> dict[str, Any]:
+    """Checked here: the worker could not send a filter Google's client cannot read."""
+    filter_expression(value)
+    return value
+
+
+FilterIn = Annotated[dict[str, Any], AfterValidator(_filter)]
 
 
 class IngestStartIn(BaseModel):
@@ -104,7 +115,7 @@ class DefinitionIn(BaseModel):
         ),
     )
     metrics: list[GAName] = Field(min_length=1, max_length=10)
-    dimension_filter: dict[str, Any] | None = Field(
+    dimension_filter: FilterIn | None = Field(
         default=None, description="A GA4 FilterExpression, e.g. on eventName."
     )
 
