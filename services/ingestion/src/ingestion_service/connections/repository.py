@@ -21,23 +21,30 @@ async def add(session: AsyncSession, tenant_id: uuid.UUID, **values: Any) -> GA4
 
 
 async def get(
-    session: AsyncSession, tenant_id: uuid.UUID, connection_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, connection_id: uuid.UUID, *, lock: bool = False
 ) -> GA4Connection | None:
-    found: GA4Connection | None = await session.scalar(
-        select(GA4Connection).where(
-            GA4Connection.tenant_id == tenant_id, GA4Connection.id == connection_id
-        )
+    query = select(GA4Connection).where(
+        GA4Connection.tenant_id == tenant_id, GA4Connection.id == connection_id
     )
+    found: GA4Connection | None = await session.scalar(query.with_for_update() if lock else query)
     return found
 
 
 async def list_for(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ids: Sequence[uuid.UUID] | None = None,
+    *,
+    share: bool = False,
 ) -> list[GA4Connection]:
+    """``share``: keep them from being removed until the transaction ends (a job starting)."""
     query = select(GA4Connection).where(GA4Connection.tenant_id == tenant_id)
     if ids is not None:
         query = query.where(GA4Connection.id.in_(ids))
-    return list(await session.scalars(query.order_by(GA4Connection.created_at, GA4Connection.id)))
+    query = query.order_by(GA4Connection.created_at, GA4Connection.id)
+    if share:
+        query = query.with_for_update(read=True)
+    return list(await session.scalars(query))
 
 
 async def change(

@@ -42,8 +42,10 @@ async def create(session: AsyncSession, caller: Principal, body: ConnectionIn) -
     return ConnectionOut.model_validate(connection)
 
 
-async def find(session: AsyncSession, caller: Principal, connection_id: uuid.UUID) -> GA4Connection:
-    connection = await repository.get(session, caller.require_tenant(), connection_id)
+async def find(
+    session: AsyncSession, caller: Principal, connection_id: uuid.UUID, *, lock: bool = False
+) -> GA4Connection:
+    connection = await repository.get(session, caller.require_tenant(), connection_id, lock=lock)
     if connection is None:
         raise NotFound("No such GA4 connection in this tenant.")
     return connection
@@ -68,7 +70,8 @@ async def change(
 
 
 async def remove(session: AsyncSession, caller: Principal, connection_id: uuid.UUID) -> None:
-    connection = await find(session, caller, connection_id)
+    # Locked: a job starting meanwhile holds it shared, so it is either seen busy or waited for.
+    connection = await find(session, caller, connection_id, lock=True)
     busy = await session.scalar(
         select(IngestJob.id)
         .where(

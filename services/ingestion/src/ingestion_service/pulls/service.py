@@ -152,7 +152,7 @@ async def start(
             type_slug="bad-date-range",
         )
     data_types = expand(body.data_types, await definitions_for(session, tenant_id))
-    chosen = await connections.list_for(session, tenant_id, body.connection_ids)
+    chosen = await connections.list_for(session, tenant_id, body.connection_ids, share=True)
     if body.connection_ids is not None:
         missing = sorted({str(i) for i in body.connection_ids} - {str(c.id) for c in chosen})
         if missing:
