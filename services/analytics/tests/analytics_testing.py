@@ -124,3 +124,21 @@ class Callers:
             "scope": " ".join(scopes),
         }
         return Caller(subject, self.sign(claims))
+
+
+def fact(
+    kind: str,
+    tenant_id: uuid.UUID,
+    data: dict[str, Any],
+    *,
+    occurred_at: str = "2026-11-20T10:00:00Z",
+    fact_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A fact as a producer's relay sends it."""
+    return {
+        "id": str(fact_id or uuid.uuid4()),
+        "kind": kind,
+        "tenant_id": str(tenant_id),
+        "occurred_at": occurred_at,
+        "data": data,
+    }

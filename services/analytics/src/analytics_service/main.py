@@ -6,11 +6,14 @@ from fastapi import FastAPI
 
 from analytics_service import __version__
 from analytics_service.config import AnalyticsSettings, get_settings
+from analytics_service.facts import endpoints as facts
+from analytics_service.facts.schemas import LIMITS, MAX_BYTES
 from analytics_service.jobs import router as jobs_router
 from common.app import VerifierFactory
 from common.app import create_app as build_app
 from common.db import Database
 from common.logging import setup_logging
+from common.middleware import BodyLimit
 
 DESCRIPTION = """The warehouse of each tenant, fed by the other services' facts
 (POST /internal/facts, service callers only): game events, uploaded purchases, costs and sessions,
@@ -32,7 +35,8 @@ def create_app(
         title="Meridian analytics",
         version=__version__,
         description=DESCRIPTION,
-        routers=[jobs_router],
+        routers=[facts.router, jobs_router],
+        body_limits={"/internal/facts": BodyLimit(MAX_BYTES, LIMITS)},
         database=database,
         verifier_factory=verifier_factory,
         freeze_gc=freeze_gc,
