@@ -78,8 +78,11 @@ def _pull_row(fact: Received, pull: GA4Pull) -> dict[str, Any]:
     }
 
 
-async def _complete(session: AsyncSession, pulls: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
-    for tenant_id, pull_id in sorted(set(pulls)):
+async def _complete(session: AsyncSession, facts: Sequence[Received]) -> None:
+    """Complete the facts' pulls oldest first (the time a fact of a pull occurred is when it
+    was pulled), so pulls of one day in one batch replace each other in their order."""
+    pulls = {(f.occurred_at, f.tenant_id, f.data.pull_id) for f in facts}
+    for _, tenant_id, pull_id in sorted(pulls):
         await repository.complete_pull(session, tenant_id, pull_id)
 
 
@@ -116,7 +119,7 @@ class GA4Rows:
         await repository.insert_rows(session, models.ga4_pull_part, parts)
         for table, table_rows in rows.items():
             await repository.insert_rows(session, table, table_rows)
-        await _complete(session, list(pulls))
+        await _complete(session, facts)
 
 
 _DAY_FIELDS = ("parts", "rows", "replaces_pull_id", "thresholded", "other_row", "pulled_at")
@@ -146,7 +149,7 @@ class GA4Day:
             list(pulls.values()),
             on_conflict=f"(tenant_id, pull_id) DO UPDATE SET {updates}",
         )
-        await _complete(session, list(pulls))
+        await _complete(session, facts)
 
 
 GA4_KINDS = (GA4Rows(), GA4Day())
