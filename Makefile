@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export XDG_RUNTIME_DIR ?= /tmp/meridian-runtime-$(shell id -u)
 
-.PHONY: help setup run dev services_start service_auth service_ingestion db_setup db_clean seed logs lint test bench clean
+.PHONY: help setup run dev services_start service_auth service_ingestion service_analytics db_setup db_clean seed logs lint test bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ service_auth: setup ## Run the auth service alone (with its worker)
 service_ingestion: setup ## Run the ingestion service alone (with its worker; needs auth for callers)
 	$(UV) run python scripts/run.py ingestion
 
+service_analytics: setup ## Run the analytics service alone (with its worker; needs auth for callers)
+	$(UV) run python scripts/run.py analytics
+
 db_setup: setup ## Apply every service's migrations
 	$(UV) run python scripts/init_db.py
 
@@ -48,12 +51,12 @@ logs: ## Follow every service's log
 lint: setup ## ruff and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy common/src services/auth/src services/ingestion/src
+	$(UV) run mypy common/src services/auth/src services/ingestion/src services/analytics/src
 
 test: setup ## ruff and mypy, then the whole suite on a throw-away database
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy common/src services/auth/src services/ingestion/src
+	$(UV) run mypy common/src services/auth/src services/ingestion/src services/analytics/src
 	$(UV) run pytest
 
 bench: setup ## Benchmarks (figures printed as ratios to a baseline measured in the same run)

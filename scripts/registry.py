@@ -23,6 +23,7 @@ class ServiceEntry:
 SERVICES = [
     ServiceEntry("auth", 8003, "auth_service"),
     ServiceEntry("ingestion", 8002, "ingestion_service"),
+    ServiceEntry("analytics", 8001, "analytics_service"),
 ]
 
 

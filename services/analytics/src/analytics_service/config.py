@@ -1,0 +1,23 @@
+"""Analytics service settings (prefix ``ANALYTICS_``; shared values may be given bare)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from common.config import ServiceSettings
+
+
+class AnalyticsSettings(ServiceSettings):
+    service_name = "analytics"
+    default_port = 8001
+    model_config = SettingsConfigDict(env_prefix="ANALYTICS_", env_file=".env", extra="ignore")
+
+    # Months of fact partitions made ahead of the current one (daily, and by the migrations).
+    partition_months_ahead: int = 3
+
+
+@lru_cache
+def get_settings() -> AnalyticsSettings:
+    return AnalyticsSettings()

@@ -1,0 +1,51 @@
+"""Analytics' background work: the fact tables' monthly partitions, made ahead daily."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from analytics_service.config import AnalyticsSettings, get_settings
+from analytics_service.facts import repository as facts_repository
+from common.db import Database
+from common.jobs import JobSet, jobs_router, worker_main
+
+jobset = JobSet(service="analytics")
+router = jobs_router("analytics", prefix="/analytics/jobs")
+
+
+class Resources:
+    """What the jobs share in one worker process."""
+
+    def __init__(self, settings: AnalyticsSettings) -> None:
+        self.settings = settings
+        self.database = Database.from_settings(settings)
+
+
+_resources: Resources | None = None
+
+
+def resources() -> Resources:
+    global _resources
+    if _resources is None:
+        _resources = Resources(get_settings())
+    return _resources
+
+
+@jobset.cron("analytics.partitions", "20 1 * * *")
+async def partitions() -> None:
+    """Daily 01:20 UTC: every fact table gets its partitions of this month and the next
+    ``partition_months_ahead`` (rows already in the default partition move into theirs)."""
+    res = resources()
+    async with res.database.sessionmaker() as session, session.begin():
+        made = await facts_repository.add_month_partitions(
+            session, res.settings.partition_months_ahead
+        )
+    logger.info("partitions: {} made", made)
+
+
+def main() -> None:
+    worker_main(jobset, get_settings())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""Tables of the analytics schema: the warehouse.
+
+Every fact table is keyed first by ``tenant_id`` (so it can be distributed by tenant) and
+partitioned by month on its time column (``analytics.add_month_partitions`` makes the months and a
+default partition; the worker adds the coming months daily). A kind of fact maps to one table
+(facts/kinds.py); adding a kind is a table here and a mapping there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.types import TypeEngine
+
+from common.db import BaseModel, schema_metadata
+
+
+class Base(BaseModel):
+    __abstract__ = True
+    metadata = schema_metadata("analytics")
+
+
+metadata = Base.metadata
+
+
+def _tz() -> DateTime:
+    return DateTime(timezone=True)
+
+
+def _received_at() -> Column[object]:
+    return Column("received_at", _tz(), server_default=func.now(), nullable=False)
+
+
+# Every fact taken in, once per (source, id): what makes a redelivery a duplicate.
+fact_receipt = Table(
+    "fact_receipt",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("fact_id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    _received_at(),
+    Index("ix_fact_receipt_tenant_id_received_at", "tenant_id", "received_at"),
+)
+
+
+def fact_table(name: str, time: Column[object], *columns: Column[object]) -> Table:
+    """A table of one kind of fact: (tenant, time, fact id) keyed, partitioned by month on the
+    time column (a partition key must be part of the primary key)."""
+    time.primary_key = True
+    time.nullable = False
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+        time,
+        Column("fact_id", UUID(as_uuid=True), primary_key=True),
+        *columns,
+        _received_at(),
+        postgresql_partition_by=f"RANGE ({time.name})",
+    )
+
+
+# --- ingestion: events of games and game servers, rows of uploaded files ---------------------
+
+game_event = fact_table(
+    "game_event",
+    Column("occurred_at", _tz()),
+    Column("event_type", String(100), nullable=False),
+    Column("meta", Text),
+    Column("player_id", UUID(as_uuid=True)),
+    Column("user_id", String(128)),
+)
+
+
+def _purchase(name: str, *extra: Column[object]) -> Table:
+    return fact_table(
+        name,
+        Column("event_time_utc", _tz()),
+        Column("upload_id", UUID(as_uuid=True), nullable=False),
+        Column("line", Integer, nullable=False),
+        Column("appsflyer_id", String(200), nullable=False),
+        Column("event_name", String(100), nullable=False),
+        # None when the file's text was no number; the text is then in revenue_raw.
+        Column("revenue_usd", Numeric(20, 6)),
+        Column("revenue_raw", String(200)),
+        Column("campaign", String(500)),
+        Column("receipt_id", String(200)),
+        *extra,
+    )
+
+
+purchase_raw = _purchase("purchase_raw", Column("status", String(16), nullable=False))
+purchase_confirmed = _purchase("purchase_confirmed")
+cost_daily = fact_table(
+    "cost_daily",
+    Column("cost_date", Date),
+    Column("upload_id", UUID(as_uuid=True), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("campaign", String(500), nullable=False),
+    Column("ad_cost_usd", Numeric(20, 6), nullable=False),
+)
+session_event = fact_table(
+    "session_event",
+    Column("event_timestamp_utc", _tz()),
+    Column("upload_id", UUID(as_uuid=True), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("event_name", String(100), nullable=False),
+)
+
+
+# --- dimensions: the latest state of a record, a newer fact wins -----------------------------
+
+
+def dimension_table(name: str, key: str, *columns: Column[object]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+        Column(key, String(128), primary_key=True),
+        *columns,
+        Column("created_at", _tz(), nullable=False),
+        Column("updated_at", _tz(), nullable=False),
+        # The fact this state came from, and when it happened (what "newer" compares).
+        Column("fact_id", UUID(as_uuid=True), nullable=False),
+        Column("occurred_at", _tz(), nullable=False),
+        _received_at(),
+    )
+
+
+customer_user = dimension_table(
+    "customer_user",
+    "user_id",
+    Column("buying_company_name", String(255)),
+    Column("email", String(320)),
+    Column("cell_phone", String(64)),
+    Column("office_phone", String(64)),
+)
+branch = dimension_table(
+    "branch",
+    "branch_id",
+    Column("name", String(255)),
+    Column("city", String(128)),
+    Column("state", String(128)),
+    Column("active", Boolean, nullable=False),
+)
+
+
+# --- GA4: rows staged by pull, the current pull of each day ----------------------------------
+
+PULL_STATUSES = ("staged", "current", "replaced", "stale")
+
+ga4_pull = Table(
+    "ga4_pull",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("pull_id", UUID(as_uuid=True), primary_key=True),
+    Column("connection_id", UUID(as_uuid=True), nullable=False),
+    Column("property_id", String(20), nullable=False),
+    Column("data_type", String(64), nullable=False),
+    Column("fact_kind", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    # Where its rows are (a ga4_* table of this schema).
+    Column("row_table", String(63), nullable=False),
+    Column("parts", Integer, nullable=False),
+    # Known once the day fact has come (it says the pull is complete).
+    Column("rows", Integer),
+    Column("replaces_pull_id", UUID(as_uuid=True)),
+    Column("thresholded", Boolean),
+    Column("other_row", Boolean),
+    Column("pulled_at", _tz()),
+    # staged: waiting for its day fact or parts; current: the day's pull; replaced: a newer
+    # pull took its place (rows deleted); stale: complete after a newer one (rows deleted).
+    Column("status", String(16), server_default="staged", nullable=False),
+    Column("swapped_at", _tz()),
+    _received_at(),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in PULL_STATUSES) + ")", name="status"
+    ),
+    # The pulls of a day of a data type of a connection (which one replaces which).
+    Index(
+        "ix_ga4_pull_tenant_id_connection_id_data_type_day",
+        "tenant_id",
+        "connection_id",
+        "data_type",
+        "day",
+    ),
+)
+ga4_pull_part = Table(
+    "ga4_pull_part",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("pull_id", UUID(as_uuid=True), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("rows", Integer, nullable=False),
+    _received_at(),
+)
+ga4_current_day = Table(
+    "ga4_current_day",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("connection_id", UUID(as_uuid=True), primary_key=True),
+    Column("data_type", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("pull_id", UUID(as_uuid=True), nullable=False),
+    Column("pulled_at", _tz(), nullable=False),
+    Column("swapped_at", _tz(), server_default=func.now(), nullable=False),
+)
+
+
+def ga4_row_table(name: str, *columns: Column[object]) -> Table:
+    """Rows of GA4 pulls of one fact kind, by day (the property's), pull, part and position."""
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("pull_id", UUID(as_uuid=True), primary_key=True),
+        Column("part", Integer, primary_key=True),
+        Column("row_number", Integer, primary_key=True),
+        *columns,
+        postgresql_partition_by="RANGE (day)",
+    )
+
+
+# Column kinds of GA4 rows: dimension text, metric numbers, the minute as a moment.
+GA4_TEXT, GA4_NUMBER, GA4_TIME = "text", "number", "time"
+_GA4_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
+    GA4_TEXT: Text,
+    GA4_NUMBER: Numeric,
+    GA4_TIME: _tz,
+}
+_KEYS = (
+    ("event_time", GA4_TIME),
+    ("session_id", GA4_TEXT),
+    ("web_user_id", GA4_TEXT),
+    ("branch_id", GA4_TEXT),
+)
+_ITEM = (("item_id", GA4_TEXT), ("item_name", GA4_TEXT))
+# fact_kind -> (the built-in data type that makes it, its row's fields in order)
+GA4_KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "page_view": (
+        "page_views",
+        (*_KEYS, ("page_location", GA4_TEXT), ("page_title", GA4_TEXT),
+         ("screen_page_views", GA4_NUMBER)),
+    ),
+    "purchase": (
+        "purchases",
+        (*_KEYS, ("transaction_id", GA4_TEXT), ("page_location", GA4_TEXT),
+         ("purchase_revenue", GA4_NUMBER), ("ecommerce_purchases", GA4_NUMBER)),
+    ),
+    "purchase_item": (
+        "purchase_items",
+        (*_KEYS, ("transaction_id", GA4_TEXT), *_ITEM, ("item_revenue", GA4_NUMBER),
+         ("items_purchased", GA4_NUMBER)),
+    ),
+    "add_to_cart": (
+        "add_to_cart",
+        (*_KEYS, ("add_to_carts", GA4_NUMBER), ("event_value", GA4_NUMBER)),
+    ),
+    "add_to_cart_item": (
+        "add_to_cart_items",
+        (*_KEYS, *_ITEM, ("items_added_to_cart", GA4_NUMBER)),
+    ),
+    "view_item": ("item_views", (*_KEYS, *_ITEM, ("items_viewed", GA4_NUMBER))),
+    "view_search_results": (
+        "search_results",
+        (*_KEYS, ("search_term", GA4_TEXT), ("event_count", GA4_NUMBER)),
+    ),
+    "no_search_results": (
+        "failed_searches",
+        (*_KEYS, ("search_term", GA4_TEXT), ("event_count", GA4_NUMBER)),
+    ),
+    "user_activity": (
+        "users",
+        (("web_user_id", GA4_TEXT), ("branch_id", GA4_TEXT), ("sessions", GA4_NUMBER),
+         ("event_count", GA4_NUMBER)),
+    ),
+    "branch_activity": (
+        "locations",
+        (("branch_id", GA4_TEXT), ("active_users", GA4_NUMBER), ("sessions", GA4_NUMBER),
+         ("screen_page_views", GA4_NUMBER)),
+    ),
+}  # fmt: skip
+GA4_ROW_TABLES = {
+    kind: ga4_row_table(f"ga4_{kind}", *(Column(n, _GA4_TYPES[t]()) for n, t in fields))
+    for kind, (_, fields) in GA4_KINDS.items()
+}
+# Rows of the tenants' own data types (any fields), and of built-in kinds made otherwise.
+ga4_row = ga4_row_table(
+    "ga4_row",
+    Column("fact_kind", String(64), nullable=False),
+    Column("data", JSONB, nullable=False),
+)
