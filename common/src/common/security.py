@@ -47,6 +47,11 @@ class Principal:
         return uuid.UUID(self.subject)
 
     @property
+    def service_name(self) -> str | None:
+        """For a Meridian service caller, its client id (auth signs ``service:<client_id>``)."""
+        return self.subject.removeprefix("service:") if self.kind == "service" else None
+
+    @property
     def label(self) -> str:
         """``<kind>:<subject>``: who did something, as records keep it."""
         return f"{self.kind}:{self.subject}"

@@ -107,7 +107,7 @@ class Callers:
 
     def service(self, name: str = "ingestion", scopes: str = "facts:write") -> Caller:
         """A service with a client-credentials token (ingestion's scopes by default)."""
-        claims = {"sub": name, "typ": "service", "scope": scopes}
+        claims = {"sub": f"service:{name}", "typ": "service", "scope": scopes}  # as auth signs
         return Caller(name, self.sign(claims))
 
     def user(self, tenant_id: uuid.UUID, role: str = "admin") -> Caller:

@@ -144,5 +144,5 @@ class Callers:
         return Caller(tenant_id, subject, secret)
 
     def service(self, name: str = "analytics") -> Caller:
-        claims = {"sub": name, "typ": "service", "scope": "api-keys:introspect"}
+        claims = {"sub": f"service:{name}", "typ": "service", "scope": "api-keys:introspect"}
         return Caller(uuid.UUID(int=0), name, self.sign(claims))

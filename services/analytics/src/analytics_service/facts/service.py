@@ -47,9 +47,9 @@ def _errors_of(index: int, fact: FactIn) -> tuple[Received | None, list[dict[str
 def check(caller: Principal, body: FactsIn) -> list[Received]:
     """Each fact's kind known and its data matching it, or a 422 naming every one that does
     not (their index and why)."""
-    if body.source != caller.subject:
+    if body.source != caller.service_name:
         raise Forbidden(
-            f"A service sends its own facts: source must be {caller.subject!r}.",
+            f"A service sends its own facts: source must be {caller.service_name!r}.",
             type_slug="wrong-source",
         )
     received: list[Received] = []

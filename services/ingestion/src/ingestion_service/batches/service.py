@@ -73,7 +73,7 @@ async def take_in(session: AsyncSession, caller: Principal, body: BatchIn) -> Ba
         session,
         tenant_id=tenant_id,
         player_id=player_id,
-        sent_by=f"{caller.kind}:{caller.subject}",
+        sent_by=caller.label,
         fact_kind=GAME_EVENT_FACT,
         events=valid,
     )

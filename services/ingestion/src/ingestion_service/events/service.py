@@ -87,7 +87,7 @@ async def _record(session: AsyncSession, caller: Principal, body: EventIn) -> Re
         tenant_id=caller.require_tenant(),
         player_id=player_id,
         user_id=user_id,
-        sent_by=f"{caller.kind}:{caller.subject}",
+        sent_by=caller.label,
         event_type=body.event_type,
         meta=body.meta,
         ts=body.timestamp_utc,

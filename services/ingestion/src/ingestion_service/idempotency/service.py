@@ -45,7 +45,7 @@ async def once(
     work: Callable[[], Awaitable[Replayable]],
 ) -> Replayable:
     """Run ``work`` the first time this caller sends ``key``; replay its answer afterwards."""
-    scope = KeyScope(caller.require_tenant(), f"{caller.kind}:{caller.subject}", key)
+    scope = KeyScope(caller.require_tenant(), caller.label, key)
     # Two rounds at most: an expired key is forgotten once and claimed afresh.
     for _ in range(2):
         try:

@@ -226,7 +226,7 @@ async def take_in(
             kind=kind.name,
             mode=mode,
             filename=file_name(incoming.filename, incoming.content_disposition),
-            uploaded_by=f"{caller.kind}:{caller.subject}",
+            uploaded_by=caller.label,
         )
     upload = UploadTarget(upload_id, tenant_id, kind, mode)
     try:
