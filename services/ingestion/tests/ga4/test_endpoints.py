@@ -391,3 +391,25 @@ async def test_the_daily_schedule_pulls_yesterday_and_the_days_google_still_corr
     assert job["days_total"] == 4 * 10  # four days of every built-in data type
     idle = (await client.get("/data/ingest/jobs", headers=callers.user(resting).headers)).json()
     assert idle["total"] == 0
+
+
+async def test_a_patch_changes_only_what_it_sends_and_may_clear_the_name(
+    client: httpx.AsyncClient, callers: Callers, tenant: uuid.UUID
+) -> None:
+    admin = callers.user(tenant, role="admin")
+    made = await connect(client, callers, tenant)
+    url = f"/data/ga4/connections/{made['id']}"
+    named = await client.patch(url, json={"display_name": "Shop"}, headers=admin.headers)
+    assert (named.json()["display_name"], named.json()["time_zone"]) == (
+        "Shop",
+        "America/New_York",
+    )
+    cleared = await client.patch(url, json={"display_name": None}, headers=admin.headers)
+    assert (cleared.json()["display_name"], cleared.json()["time_zone"]) == (
+        None,
+        "America/New_York",
+    )
+    for field in ("time_zone", "branch_id_dimension", "status"):
+        refused = await client.patch(url, json={field: None}, headers=admin.headers)
+        assert refused.status_code == 422, field
+        assert [e["loc"][-1] for e in refused.json()["errors"]] == [field]

@@ -55,14 +55,16 @@ class ConnectionIn(BaseModel):
 
 
 class ConnectionPatch(BaseModel):
+    """Only the fields sent change; ``display_name: null`` clears the name."""
+
     model_config = ConfigDict(extra="forbid")
     display_name: str | None = Field(default=None, max_length=200)
-    time_zone: TimeZone | None = None
-    session_id_dimension: Dimension | None = None
-    web_user_id_dimension: Dimension | None = None
-    branch_id_dimension: Dimension | None = None
-    status: Literal["active", "disabled"] | None = Field(
-        default=None, description="disabled: left out of schedules and new jobs."
+    time_zone: TimeZone = Field(default="UTC")
+    session_id_dimension: Dimension = "customEvent:ga_session_id"
+    web_user_id_dimension: Dimension = "customUser:web_user_id"
+    branch_id_dimension: Dimension = "customEvent:branch_id"
+    status: Literal["active", "disabled"] = Field(
+        default="active", description="disabled: left out of schedules and new jobs."
     )
 
 

@@ -60,7 +60,7 @@ async def change(
     session: AsyncSession, caller: Principal, connection_id: uuid.UUID, body: ConnectionPatch
 ) -> ConnectionOut:
     connection = await find(session, caller, connection_id)
-    values = body.model_dump(exclude_unset=True, exclude_none=True)
+    values = body.model_dump(exclude_unset=True)
     if values.get("status") == "active" and connection.status != "disabled":
         values.pop("status")  # re-enabling; other states are Google's to clear
     if values:
