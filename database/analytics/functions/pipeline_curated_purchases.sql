@@ -56,12 +56,12 @@ WITH parsed AS (
 SELECT k.appsflyer_id::text,
        'purchase'::text,
        k.event_time_utc,
-       CASE WHEN ch.receipt_id IS NULL THEN k.revenue ELSE 0 END,
+       CASE WHEN ch.receipt_id IS NULL THEN trim_scale(k.revenue) ELSE 0 END,
        k.campaign::text,
        k.receipt_id::text,
        'success'::text,
        ch.receipt_id IS NOT NULL,
-       k.revenue
+       trim_scale(k.revenue)
   FROM kept k
   LEFT JOIN charged ch ON ch.receipt_id = k.receipt_id;
 $$;

@@ -110,9 +110,10 @@ BEGIN
 
     RETURN QUERY
     SELECT 'matched'::text, m.matched_by, p.appsflyer_id, coalesce(p.campaign, c.campaign),
-           p.event_time_utc, c.event_time_utc, p.original_revenue_usd, c.revenue, p.receipt_id,
-           c.receipt_id, extract(epoch FROM c.event_time_utc - p.event_time_utc),
-           c.revenue - p.original_revenue_usd,
+           p.event_time_utc, c.event_time_utc, p.original_revenue_usd, trim_scale(c.revenue),
+           p.receipt_id,
+           c.receipt_id, trim_scale(extract(epoch FROM c.event_time_utc - p.event_time_utc)),
+           trim_scale(c.revenue - p.original_revenue_usd),
            abs(c.revenue - p.original_revenue_usd) > p_amount_tolerance, p.chargeback
       FROM pipeline_m m
       JOIN pipeline_p p ON p.pid = m.pid
@@ -124,7 +125,7 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM pipeline_m m WHERE m.pid = p.pid)
     UNION ALL
     SELECT 'confirmed_only', NULL, c.appsflyer_id, c.campaign, NULL, c.event_time_utc, NULL,
-           c.revenue, NULL, c.receipt_id, NULL, NULL, NULL, NULL
+           trim_scale(c.revenue), NULL, c.receipt_id, NULL, NULL, NULL, NULL
       FROM pipeline_c c
      WHERE NOT EXISTS (SELECT FROM pipeline_m m WHERE m.cid = c.cid);
 END;
