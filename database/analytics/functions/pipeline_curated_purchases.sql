@@ -41,10 +41,11 @@ WITH parsed AS (
        AND lower(btrim(p.status)) = 'success'
        AND lower(btrim(p.event_name)) = 'purchase'
 ), kept AS (
-    SELECT DISTINCT ON (x.appsflyer_id, x.event_time_utc, x.revenue) x.*
+    -- Byte order (COLLATE "C") sorts twice as fast as a language's, and any order will do.
+    SELECT DISTINCT ON (x.appsflyer_id COLLATE "C", x.event_time_utc, x.revenue) x.*
       FROM parsed x
      WHERE x.revenue > 0
-     ORDER BY x.appsflyer_id, x.event_time_utc, x.revenue, x.received_at, x.upload_id, x.line,
+     ORDER BY x.appsflyer_id COLLATE "C", x.event_time_utc, x.revenue, x.received_at, x.upload_id, x.line,
               x.fact_id
 ), charged AS (
     SELECT DISTINCT c.receipt_id

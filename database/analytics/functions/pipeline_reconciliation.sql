@@ -34,6 +34,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     tolerance interval;
+    slot numeric;  -- seconds
     paired integer;
 BEGIN
     IF p_match_minutes IS NULL OR p_match_minutes < 0 OR p_amount_tolerance IS NULL
@@ -42,19 +43,24 @@ BEGIN
               USING ERRCODE = '22023';
     END IF;
     tolerance := make_interval(mins => p_match_minutes);
+    slot := greatest(p_match_minutes, 1) * 60;
     DROP TABLE IF EXISTS pg_temp.pipeline_p, pg_temp.pipeline_c, pg_temp.pipeline_m,
                          pg_temp.pipeline_e;
 
     CREATE TEMP TABLE pipeline_p ON COMMIT DROP AS
-    SELECT row_number() OVER (ORDER BY c.appsflyer_id, c.event_time_utc, c.original_revenue_usd)
+    SELECT row_number() OVER (ORDER BY c.appsflyer_id COLLATE "C", c.event_time_utc,
+                                    c.original_revenue_usd)
                AS pid,
            c.*
       FROM analytics.pipeline_curated_purchases(p_tenant_id) c;
 
     CREATE TEMP TABLE pipeline_c ON COMMIT DROP AS
-    SELECT row_number() OVER (ORDER BY x.appsflyer_id, x.event_time_utc, x.revenue) AS cid, x.*
+    SELECT row_number() OVER (ORDER BY x.appsflyer_id COLLATE "C", x.event_time_utc, x.revenue)
+               AS cid,
+           x.*
       FROM (
-        SELECT DISTINCT ON (c.appsflyer_id, c.event_time_utc, lower(btrim(c.event_name)),
+        SELECT DISTINCT ON (c.appsflyer_id COLLATE "C", c.event_time_utc,
+                            lower(btrim(c.event_name)),
                             coalesce(c.revenue_usd, analytics.pipeline_amount(c.revenue_raw)))
                c.appsflyer_id::text AS appsflyer_id,
                c.event_time_utc,
@@ -63,37 +69,54 @@ BEGIN
                c.receipt_id::text AS receipt_id
           FROM analytics.purchase_confirmed c
          WHERE c.tenant_id = p_tenant_id
-         ORDER BY c.appsflyer_id, c.event_time_utc, lower(btrim(c.event_name)),
+         ORDER BY c.appsflyer_id COLLATE "C", c.event_time_utc, lower(btrim(c.event_name)),
                   coalesce(c.revenue_usd, analytics.pipeline_amount(c.revenue_raw)),
                   c.received_at, c.upload_id, c.line, c.fact_id
       ) x;
+    ANALYZE pipeline_p;  -- the joins below are planned on the counts, not a guess
+    ANALYZE pipeline_c;
 
     CREATE TEMP TABLE pipeline_m ON COMMIT DROP AS
     SELECT p.pid, c.cid, 'receipt'::text AS matched_by
       FROM (SELECT pid, receipt_id,
-                   row_number() OVER (PARTITION BY receipt_id ORDER BY event_time_utc, pid) AS k
+                   row_number() OVER (PARTITION BY receipt_id COLLATE "C"
+                                      ORDER BY event_time_utc, pid) AS k
               FROM pipeline_p WHERE receipt_id IS NOT NULL) p
       JOIN (SELECT cid, receipt_id,
-                   row_number() OVER (PARTITION BY receipt_id ORDER BY event_time_utc, cid) AS k
+                   row_number() OVER (PARTITION BY receipt_id COLLATE "C"
+                                      ORDER BY event_time_utc, cid) AS k
               FROM pipeline_c WHERE receipt_id IS NOT NULL) c
         ON c.receipt_id = p.receipt_id AND c.k = p.k;
+    ANALYZE pipeline_m;
 
     -- Candidate pairs by time. A receipt left over on one side has no partner with that receipt
-    -- on the other, so "both have one" means they differ.
+    -- on the other, so "both have one" means they differ. Times fall in slots as long as the
+    -- tolerance: a pair is in the same or a neighbouring slot, which makes the join a hash join
+    -- on (appsflyer_id, slot) instead of every purchase of an id against its every confirmation.
     CREATE TEMP TABLE pipeline_e ON COMMIT DROP AS
+    WITH p AS (
+        SELECT p.pid, p.appsflyer_id, p.event_time_utc, p.receipt_id,
+               floor(extract(epoch FROM p.event_time_utc) / slot)::bigint AS slot
+          FROM pipeline_p p
+         WHERE NOT EXISTS (SELECT FROM pipeline_m m WHERE m.pid = p.pid)
+    ), c AS (
+        SELECT c.cid, c.appsflyer_id, c.event_time_utc, c.receipt_id,
+               floor(extract(epoch FROM c.event_time_utc) / slot)::bigint AS slot
+          FROM pipeline_c c
+         WHERE NOT EXISTS (SELECT FROM pipeline_m m WHERE m.cid = c.cid)
+    )
     SELECT p.pid, c.cid,
            abs(extract(epoch FROM c.event_time_utc - p.event_time_utc)) AS gap
-      FROM pipeline_p p
-      JOIN pipeline_c c
-        ON c.appsflyer_id = p.appsflyer_id
-       AND c.event_time_utc BETWEEN p.event_time_utc - tolerance AND p.event_time_utc + tolerance
-     WHERE (p.receipt_id IS NULL OR c.receipt_id IS NULL)
-       AND NOT EXISTS (SELECT FROM pipeline_m m WHERE m.pid = p.pid)
-       AND NOT EXISTS (SELECT FROM pipeline_m m WHERE m.cid = c.cid);
+      FROM p
+     CROSS JOIN LATERAL (VALUES (p.slot - 1), (p.slot), (p.slot + 1)) AS near(slot)
+      JOIN c ON c.appsflyer_id = p.appsflyer_id AND c.slot = near.slot
+     WHERE c.event_time_utc BETWEEN p.event_time_utc - tolerance AND p.event_time_utc + tolerance
+       AND (p.receipt_id IS NULL OR c.receipt_id IS NULL);
 
     -- Greedy by gap, as rounds of mutual choices: a pair that is the nearest of both its
     -- purchase and its confirmation (the same total order on both sides) is taken; their other
     -- candidates go; again until none is left. The nearest pair overall is always mutual.
+    ANALYZE pipeline_e;
     LOOP
         INSERT INTO pipeline_m (pid, cid, matched_by)
         SELECT r.pid, r.cid, 'time'
@@ -107,6 +130,7 @@ BEGIN
         DELETE FROM pipeline_e e WHERE e.pid IN (SELECT m.pid FROM pipeline_m m);
         DELETE FROM pipeline_e e WHERE e.cid IN (SELECT m.cid FROM pipeline_m m);
     END LOOP;
+    ANALYZE pipeline_m;  -- or the anti-joins below may be planned as nested loops
 
     RETURN QUERY
     SELECT 'matched'::text, m.matched_by, p.appsflyer_id, coalesce(p.campaign, c.campaign),

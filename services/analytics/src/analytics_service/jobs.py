@@ -62,7 +62,10 @@ if __name__ == "__main__":
 async def pipeline_run(payload: dict[str, object]) -> None:
     """One queued pipeline run (POST /analytics/pipeline/run and the daily schedule)."""
     tenant_id, run_id = payload_ids(payload)
-    await run_pipeline(resources().database.sessionmaker, tenant_id, run_id)
+    res = resources()
+    await run_pipeline(
+        res.database.sessionmaker, tenant_id, run_id, work_mem=res.settings.pipeline_work_mem
+    )
 
 
 @jobset.cron("analytics.pipeline_daily", "30 3 * * *")

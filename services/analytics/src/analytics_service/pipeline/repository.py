@@ -73,6 +73,7 @@ async def add_run(
             as_of=as_of,
             match_minutes=match_minutes,
             amount_tolerance=amount_tolerance,
+            created_at=func.clock_timestamp(),  # runs of one transaction in their order
         )
         .returning(pipeline_run)
     )
@@ -164,9 +165,13 @@ async def build_report(session: AsyncSession, name: str, run: Row[Any]) -> tuple
     return int(row[0]), str(row[1])
 
 
-async def use_utc(session: AsyncSession) -> None:
-    """Times in the reports' JSON are written in the session's zone: UTC."""
-    await session.execute(text("SET LOCAL timezone = 'UTC'"))
+async def prepare(session: AsyncSession, work_mem: str) -> None:
+    """For this transaction: times in the reports' JSON written in UTC, and the memory the
+    pipeline's sorts and hashes may take."""
+    await session.execute(
+        text("SELECT set_config('timezone', 'UTC', true), set_config('work_mem', :m, true)"),
+        {"m": work_mem},
+    )
 
 
 async def add_report(session: AsyncSession, run: Row[Any], name: str, rows: int, body: str) -> None:

@@ -17,7 +17,9 @@ from analytics_service.pipeline.schemas import REPORT_FILES, RunIn
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def run_pipeline(sessionmaker: Sessions, tenant_id: uuid.UUID, run_id: uuid.UUID) -> str:
+async def run_pipeline(
+    sessionmaker: Sessions, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work_mem: str = "256MB"
+) -> str:
     """Run a queued run (again if a stopped worker left it running); returns its status. Every
     report is stored with the completion, in one transaction: a failed run keeps none."""
     async with sessionmaker() as session, session.begin():
@@ -26,7 +28,7 @@ async def run_pipeline(sessionmaker: Sessions, tenant_id: uuid.UUID, run_id: uui
         return "done"
     try:
         async with sessionmaker() as session, session.begin():
-            await repository.use_utc(session)
+            await repository.prepare(session, work_mem)
             timings: dict[str, int] = {}
             for name in REPORT_FILES:
                 began = time.perf_counter()
