@@ -1,6 +1,7 @@
 """Every benchmark (``make bench``): each prints its figures as ratios to a baseline measured in the
 same run (auth: a bare FastAPI endpoint; ingestion and uploads: a plain COPY of the same rows;
-GA4: the fake Data API's raw serving rate) and writes ``var/bench/<name>.json``.
+GA4: the fake Data API's raw serving rate; the pipeline: pandas on the same data) and writes
+``var/bench/<name>.json``.
 
 Usage: ``uv run python scripts/bench/run_all.py [--quick] [--duration S] [--concurrency N]
 [--batch-concurrency N] [--rounds R] [--warmup S] [--server-url URL]``. ``--quick`` is a ~3 s
@@ -19,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import auth_bench
 import ga4_bench
 import ingestion_bench
+import pipeline_bench
 import upload_bench
 from loadgen import parse_options, write_report
 
-BENCHMARKS = [auth_bench, ingestion_bench, upload_bench, ga4_bench]
+BENCHMARKS = [auth_bench, ingestion_bench, upload_bench, ga4_bench, pipeline_bench]
 
 
 def main(argv: list[str] | None = None) -> None:

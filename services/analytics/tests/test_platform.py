@@ -141,7 +141,10 @@ async def test_worker_schedules_are_visible_to_admins(
     response = await client.get("/analytics/jobs", headers=callers.user(tenant, "admin").headers)
     assert response.status_code == 200
     schedules = [(s["name"], s["expression"]) for s in response.json()["schedules"]]
-    assert schedules == [("analytics.partitions", "20 1 * * *")]
+    assert schedules == [
+        ("analytics.partitions", "20 1 * * *"),
+        ("analytics.pipeline_daily", "30 3 * * *"),
+    ]
 
 
 async def test_the_daily_job_adds_the_coming_months(

@@ -16,6 +16,9 @@ class AnalyticsSettings(ServiceSettings):
 
     # Months of fact partitions made ahead of the current one (daily, and by the migrations).
     partition_months_ahead: int = 3
+    # Memory a pipeline run's sorts and hashes may take each (PostgreSQL's work_mem, for its
+    # transaction only): at the default 4MB a million purchases sort on disk.
+    pipeline_work_mem: str = "256MB"
 
 
 @lru_cache

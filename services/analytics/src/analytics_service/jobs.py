@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from loguru import logger
 
 from analytics_service.config import AnalyticsSettings, get_settings
 from analytics_service.facts import repository as facts_repository
+from analytics_service.pipeline.runner import payload_ids, run_pipeline, schedule_daily_runs
+from analytics_service.pipeline.service import PIPELINE_JOB
 from common.db import Database
 from common.jobs import JobSet, jobs_router, worker_main
 
@@ -49,3 +53,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- marketing pipeline ----------------------------------------------------------------------
+
+
+@jobset.job(PIPELINE_JOB)
+async def pipeline_run(payload: dict[str, object]) -> None:
+    """One queued pipeline run (POST /analytics/pipeline/run and the daily schedule)."""
+    tenant_id, run_id = payload_ids(payload)
+    res = resources()
+    await run_pipeline(
+        res.database.sessionmaker, tenant_id, run_id, work_mem=res.settings.pipeline_work_mem
+    )
+
+
+@jobset.cron("analytics.pipeline_daily", "30 3 * * *")
+async def pipeline_daily() -> None:
+    """Daily 03:30 UTC: a pipeline run as of today (reports on yesterday) for every tenant with
+    purchases, costs or sessions."""
+    started = await schedule_daily_runs(resources().database.sessionmaker, datetime.now(UTC).date())
+    logger.info("pipeline daily: {} runs queued", started)

@@ -310,3 +310,39 @@ ga4_row = ga4_row_table(
     Column("fact_kind", String(64), nullable=False),
     Column("data", JSONB, nullable=False),
 )
+
+
+# --- marketing pipeline: runs and their reports (pipeline/) ----------------------------------
+
+RUN_STATUSES = ("queued", "running", "completed", "failed")
+
+pipeline_run = Table(
+    "pipeline_run",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    Column("status", String(16), server_default="queued", nullable=False),
+    Column("trigger", String(16), nullable=False),  # api or schedule
+    Column("requested_by", String(200), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("match_minutes", Integer, nullable=False),
+    Column("amount_tolerance", Numeric(20, 6), nullable=False),
+    Column("created_at", _tz(), server_default=func.now(), nullable=False),
+    Column("started_at", _tz()),
+    Column("finished_at", _tz()),
+    # Milliseconds each report took, by name (known once completed).
+    Column("timings", JSONB),
+    Column("error", Text),
+    CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")", name="status"),
+    Index("ix_pipeline_run_tenant_id_created_at", "tenant_id", "created_at"),
+)
+# A run's reports as JSON text (the seed's shapes), kept as written: a report is read whole.
+pipeline_report = Table(
+    "pipeline_report",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("rows", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)

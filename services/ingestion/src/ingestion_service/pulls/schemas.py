@@ -6,21 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from common.fields import IsoDate
 from ingestion_service.ga4.client import filter_expression
 
-
-def _iso_date(value: Any) -> Any:
-    """Only YYYY-MM-DD: pydantic would also read a number as a Unix time."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or len(value) != 10:
-        raise ValueError("expected a date as YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 DataTypeName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 GAName = Annotated[
     str,

@@ -1,0 +1,45 @@
+CREATE OR REPLACE FUNCTION analytics.pipeline_daily_roas(
+    p_tenant_id uuid,
+    p_from date,
+    p_to date
+)
+RETURNS TABLE (
+    date date,
+    campaign text,
+    revenue_usd numeric,
+    ad_cost_usd numeric,
+    roas numeric
+)
+LANGUAGE sql
+STABLE
+SECURITY INVOKER
+AS $$
+-- ROAS per UTC day of [p_from, p_to] and campaign (trimmed, upper-cased), curated revenue
+-- (chargebacks at 0) over the day's ad cost. A campaign with revenue and no cost row has cost
+-- NULL and ROAS 0 (so does a cost of 0); one with cost and no purchase has revenue 0. Purchases
+-- without a campaign are in no campaign's ROAS.
+WITH revenue AS (
+    SELECT (c.event_time_utc AT TIME ZONE 'UTC')::date AS day,
+           upper(c.campaign) AS campaign,
+           sum(c.revenue_usd) AS revenue
+      FROM analytics.pipeline_curated_purchases(
+               p_tenant_id, p_from::timestamp AT TIME ZONE 'UTC',
+               (p_to + 1)::timestamp AT TIME ZONE 'UTC') c
+     WHERE c.campaign IS NOT NULL
+     GROUP BY 1, 2
+), cost AS (
+    SELECT k.cost_date AS day, upper(btrim(k.campaign)) AS campaign, sum(k.ad_cost_usd) AS cost
+      FROM analytics.cost_daily k
+     WHERE k.tenant_id = p_tenant_id
+       AND k.cost_date BETWEEN p_from AND p_to
+       AND btrim(k.campaign) <> ''
+     GROUP BY 1, 2
+)
+SELECT day,
+       campaign,
+       trim_scale(coalesce(r.revenue, 0)),
+       trim_scale(k.cost),
+       CASE WHEN k.cost > 0 THEN trim_scale(round(coalesce(r.revenue, 0) / k.cost, 6)) ELSE 0 END
+  FROM revenue r
+  FULL JOIN cost k USING (day, campaign);
+$$;

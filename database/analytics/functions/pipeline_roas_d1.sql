@@ -1,0 +1,19 @@
+CREATE OR REPLACE FUNCTION analytics.pipeline_roas_d1(
+    p_tenant_id uuid,
+    p_as_of date
+)
+RETURNS TABLE (
+    date date,
+    campaign text,
+    revenue_usd numeric,
+    ad_cost_usd numeric,
+    roas numeric
+)
+LANGUAGE sql
+STABLE
+SECURITY INVOKER
+AS $$
+-- roas_d1.json, each campaign's ROAS on D-1, the day before p_as_of (UTC).
+SELECT r.date, r.campaign, r.revenue_usd, r.ad_cost_usd, r.roas
+  FROM analytics.pipeline_daily_roas(p_tenant_id, p_as_of - 1, p_as_of - 1) r;
+$$;
