@@ -1,0 +1,87 @@
+"""The GA system's parameters and answers of its task lists, dashboard and histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+MAX_LIMIT = 1000
+MAX_PAGE = 1_000_000
+# GA4 began in 2020: bounds outside this century are a mistake, not a question.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _in_century(value: date | None) -> date | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValueError(f"the date must lie between {EARLIEST} and {LATEST}")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Day = Annotated[date | None, AfterValidator(_in_century)]
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+Text = Annotated[str | None, Field(None, min_length=1, max_length=200, pattern=_NO_CONTROL)]
+
+
+class Period(BaseModel):
+    location_id: Text = Field(None, description="Only this branch (the event's branch id).")
+    start_date: Day = Field(None, description="Inclusive (the GA4 property's day).")
+    end_date: Day = Field(None, description="Inclusive (the GA4 property's day).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("start_date is after end_date")
+        return self
+
+
+class Paging(BaseModel):
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based.")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+
+
+class TaskQuery(Period, Paging):
+    query: Text = Field(None, description="Case-insensitive text the task's items must hold.")
+
+
+class Customer(BaseModel):
+    """The user fields of every item (null when the customer is unknown)."""
+
+    user_id: str | None
+    customer_name: str | None
+    email: str | None
+    phone: str | None
+    office_phone: str | None
+
+
+T = TypeVar("T")
+
+
+class TaskPage(BaseModel, Generic[T]):
+    data: list[T]
+    total: int
+    page: int
+    limit: int
+    has_more: bool
+
+
+class PurchasedProduct(BaseModel):
+    item_id: str | None
+    item_name: str | None
+    quantity: int
+    revenue: float
+
+
+class PurchaseTask(Customer):
+    transaction_id: str | None
+    event_date: date
+    order_value: float
+    page_location: str | None
+    ga_session_id: str | None
+    products: list[PurchasedProduct]
