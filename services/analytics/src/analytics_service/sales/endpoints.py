@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from analytics_service.sales import service
-from analytics_service.sales.schemas import PurchaseTask, TaskPage, TaskQuery
+from analytics_service.sales.schemas import (
+    CartAbandonmentTask,
+    PerformancePage,
+    PurchaseTask,
+    RepeatVisitTask,
+    SearchTask,
+    TaskPage,
+    TaskQuery,
+)
 from common.db import DbSession
 from common.security import Principal, TenantRole
 
@@ -22,3 +30,30 @@ Tasks = Annotated[TaskQuery, Query()]
 async def purchase_tasks(query: Tasks, session: DbSession, caller: Viewer) -> Any:
     """Purchases to follow up, newest first, with their products (query searches the items)."""
     return await service.tasks(session, caller, "purchase_tasks", query)
+
+
+@router.get("/tasks/cart-abandonment", response_model=TaskPage[CartAbandonmentTask])
+async def cart_abandonment_tasks(query: Tasks, session: DbSession, caller: Viewer) -> Any:
+    """Sessions that added to the cart and bought nothing, latest first (query: the items)."""
+    return await service.tasks(session, caller, "cart_abandonment_tasks", query)
+
+
+@router.get("/tasks/search-analysis", response_model=TaskPage[SearchTask])
+async def search_analysis_tasks(query: Tasks, session: DbSession, caller: Viewer) -> Any:
+    """Failed search terms and sessions searching more than twice without buying, latest
+    first (query: the terms)."""
+    return await service.tasks(session, caller, "search_analysis_tasks", query)
+
+
+@router.get("/tasks/repeat-visits", response_model=TaskPage[RepeatVisitTask])
+async def repeat_visit_tasks(query: Tasks, session: DbSession, caller: Viewer) -> Any:
+    """Sessions of more than two pages of customers with more than one such session, latest
+    first, with the products viewed (query: the products)."""
+    return await service.tasks(session, caller, "repeat_visit_tasks", query)
+
+
+@router.get("/tasks/performance", response_model=PerformancePage)
+async def performance_tasks(query: Tasks, session: DbSession, caller: Viewer) -> Any:
+    """Bounced sessions (one distinct page), latest first, and the top 10 bounced entry pages
+    (query: the page's location or title)."""
+    return await service.tasks(session, caller, "performance_tasks", query)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -85,3 +85,60 @@ class PurchaseTask(Customer):
     page_location: str | None
     ga_session_id: str | None
     products: list[PurchasedProduct]
+
+
+class CartProduct(BaseModel):
+    item_id: str | None
+    item_name: str | None
+    quantity: int
+
+
+class CartAbandonmentTask(Customer):
+    ga_session_id: str
+    event_date: date
+    last_activity: UtcDateTime | None
+    total_value: float
+    items_count: int
+    products: list[CartProduct]
+
+
+class SearchTask(Customer):
+    search_type: Literal["no_results", "no_conversion"]
+    search_term: str | None
+    search_count: int
+    ga_session_id: str | None
+    event_date: date
+    last_activity: UtcDateTime | None
+
+
+class ViewedProduct(BaseModel):
+    item_id: str | None
+    item_name: str | None
+    views: int
+
+
+class RepeatVisitTask(Customer):
+    ga_session_id: str
+    event_date: date
+    last_activity: UtcDateTime | None
+    page_views_count: int
+    products_viewed: int
+    products_details: list[ViewedProduct]
+
+
+class BounceTask(Customer):
+    ga_session_id: str
+    event_date: date
+    last_activity: UtcDateTime | None
+    page_location: str | None
+    page_title: str | None
+    page_views_count: int
+
+
+class BouncedPage(BaseModel):
+    page_location: str | None
+    bounces: int
+
+
+class PerformancePage(TaskPage[BounceTask]):
+    top_pages: list[BouncedPage] = Field(description="The top 10 bounced entry pages.")
