@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from analytics_service.sales import service
 from analytics_service.sales.schemas import (
     CartAbandonmentTask,
+    Dashboard,
+    Dates,
+    Event,
+    EventsQuery,
+    Locations,
     PerformancePage,
     PurchaseTask,
     RepeatVisitTask,
     SearchTask,
+    StatsQuery,
     TaskPage,
     TaskQuery,
 )
@@ -24,6 +30,8 @@ router = APIRouter(prefix="/analytics", tags=["sales"])
 
 Viewer = Annotated[Principal, TenantRole("viewer")]
 Tasks = Annotated[TaskQuery, Query()]
+Events = Annotated[EventsQuery, Query()]
+Id = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 @router.get("/tasks/purchases", response_model=TaskPage[PurchaseTask])
@@ -57,3 +65,29 @@ async def performance_tasks(query: Tasks, session: DbSession, caller: Viewer) ->
     """Bounced sessions (one distinct page), latest first, and the top 10 bounced entry pages
     (query: the page's location or title)."""
     return await service.tasks(session, caller, "performance_tasks", query)
+
+
+@router.get("/stats", response_model=Dashboard)
+async def dashboard(
+    query: Annotated[StatsQuery, Query()], session: DbSession, caller: Viewer
+) -> Any:
+    """The dashboard: metrics, a chart per day, week or month, and every active location's."""
+    return await service.dashboard(session, caller, query)
+
+
+@router.get("/locations", response_model=Locations)
+async def locations(query: Annotated[Dates, Query()], session: DbSession, caller: Viewer) -> Any:
+    """Active locations (branches) with at least one page view, by id."""
+    return await service.locations(session, caller, query)
+
+
+@router.get("/sessions/{session_id}/events", response_model=TaskPage[Event])
+async def session_events(session_id: Id, query: Events, session: DbSession, caller: Viewer) -> Any:
+    """A session's events (GA4 rows), newest or oldest first; none for an unknown session."""
+    return await service.session_events(session, caller, session_id, query)
+
+
+@router.get("/users/{user_id}/events", response_model=TaskPage[Event])
+async def user_events(user_id: Id, query: Events, session: DbSession, caller: Viewer) -> Any:
+    """A customer's events (GA4 rows), newest or oldest first; none for an unknown customer."""
+    return await service.user_events(session, caller, user_id, query)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.sales.schemas import TaskQuery
+from analytics_service.sales.schemas import EventsQuery, StatsQuery, TaskQuery
 
 
 async def call(session: AsyncSession, function: str, *args: object) -> Any:
@@ -32,6 +32,41 @@ async def task_page(
         query.limit,
         query.query,
         query.location_id,
+        query.start_date,
+        query.end_date,
+    )
+
+
+async def dashboard(session: AsyncSession, tenant_id: uuid.UUID, query: StatsQuery) -> Any:
+    return await call(
+        session,
+        "dashboard",
+        tenant_id,
+        query.location_id,
+        query.start_date,
+        query.end_date,
+        query.granularity,
+    )
+
+
+async def event_timeline(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    query: EventsQuery,
+    *,
+    session_id: str | None = None,
+    user_id: str | None = None,
+) -> Any:
+    """A session's or a customer's events (``analytics.event_timeline``)."""
+    return await call(
+        session,
+        "event_timeline",
+        tenant_id,
+        session_id,
+        user_id,
+        query.page,
+        query.limit,
+        query.order == "oldest",
         query.start_date,
         query.end_date,
     )

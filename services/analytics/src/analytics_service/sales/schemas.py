@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -29,16 +29,19 @@ UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 Text = Annotated[str | None, Field(None, min_length=1, max_length=200, pattern=_NO_CONTROL)]
 
 
-class Period(BaseModel):
-    location_id: Text = Field(None, description="Only this branch (the event's branch id).")
+class Dates(BaseModel):
     start_date: Day = Field(None, description="Inclusive (the GA4 property's day).")
     end_date: Day = Field(None, description="Inclusive (the GA4 property's day).")
 
     @model_validator(mode="after")
-    def _ordered(self) -> Period:
+    def _ordered(self) -> Dates:
         if self.start_date and self.end_date and self.start_date > self.end_date:
             raise ValueError("start_date is after end_date")
         return self
+
+
+class Period(Dates):
+    location_id: Text = Field(None, description="Only this branch (the event's branch id).")
 
 
 class Paging(BaseModel):
@@ -48,6 +51,16 @@ class Paging(BaseModel):
 
 class TaskQuery(Period, Paging):
     query: Text = Field(None, description="Case-insensitive text the task's items must hold.")
+
+
+class StatsQuery(Period):
+    granularity: Literal["day", "week", "month"] = Field(
+        "day", description="One chart point per day, week (from Monday) or month."
+    )
+
+
+class EventsQuery(Dates, Paging):
+    order: Literal["newest", "oldest"] = Field("newest", description="Newest or oldest first.")
 
 
 class Customer(BaseModel):
@@ -142,3 +155,61 @@ class BouncedPage(BaseModel):
 
 class PerformancePage(TaskPage[BounceTask]):
     top_pages: list[BouncedPage] = Field(description="The top 10 bounced entry pages.")
+
+
+class Metrics(BaseModel):
+    total_revenue: float
+    purchases: int
+    visitors: int = Field(description="Sessions with page views.")
+    unique_users: int
+    abandoned_carts: int
+    searches: int = Field(description="Search result views and failed searches.")
+    failed_searches: int
+    repeat_visits: int
+    conversion_rate: float = Field(description="Percentage of visitors' sessions that bought.")
+
+
+class ChartPoint(BaseModel):
+    date: date
+    revenue: float
+    purchases: int
+    visitors: int
+
+
+class Location(BaseModel):
+    location_id: str
+    location_name: str | None
+    city: str | None
+    state: str | None
+
+
+class LocationStats(Location):
+    revenue: float
+    purchases: int
+    visitors: int
+    unique_users: int
+    conversion_rate: float
+
+
+class Dashboard(BaseModel):
+    metrics: Metrics
+    # camelCase: the GA system's names of these two
+    chartData: list[ChartPoint]
+    locationStats: list[LocationStats]
+
+
+class ActiveLocation(Location):
+    page_views: int
+
+
+class Locations(BaseModel):
+    data: list[ActiveLocation]
+
+
+class Event(Customer):
+    event_type: str = Field(description="The GA4 row's kind: page_view, view_item, purchase...")
+    event_time: UtcDateTime | None
+    event_date: date
+    ga_session_id: str | None
+    location_id: str | None
+    details: dict[str, Any]
