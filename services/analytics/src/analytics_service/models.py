@@ -346,3 +346,28 @@ pipeline_report = Table(
     Column("rows", Integer, nullable=False),
     Column("body", Text, nullable=False),
 )
+
+
+# --- indexes of the sales tasks and dashboards (sales/): a session's and a customer's rows -----
+
+for _kind in (
+    "page_view",
+    "purchase",
+    "purchase_item",
+    "add_to_cart",
+    "add_to_cart_item",
+    "view_item",
+    "view_search_results",
+    "no_search_results",
+):
+    _rows = GA4_ROW_TABLES[_kind]
+    Index(f"ix_ga4_{_kind}_tenant_id_session_id", _rows.c.tenant_id, _rows.c.session_id)
+    Index(f"ix_ga4_{_kind}_tenant_id_web_user_id", _rows.c.tenant_id, _rows.c.web_user_id)
+# The current pulls of a data type (analytics.ga4_current_pulls), without the connection.
+Index(
+    "ix_ga4_current_day_tenant_id_data_type_day",
+    ga4_current_day.c.tenant_id,
+    ga4_current_day.c.data_type,
+    ga4_current_day.c.day,
+    ga4_current_day.c.pull_id,
+)

@@ -1,7 +1,7 @@
 """marketing pipeline runs and functions
 
 Revision ID: 6603bff1eea7
-Revises: 35bc9769fbc0
+Revises: 80d1cee06a8a
 Create Date: 2026-11-22 12:16:21.565175+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic_utils.pg_function import PGFunction
 from sqlalchemy.dialects import postgresql
 
 revision: str = "6603bff1eea7"
-down_revision: str | None = "35bc9769fbc0"
+down_revision: str | None = "80d1cee06a8a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
