@@ -18,13 +18,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import auth_bench
+import dashboard_bench
 import ga4_bench
 import ingestion_bench
 import pipeline_bench
 import upload_bench
 from loadgen import parse_options, write_report
 
-BENCHMARKS = [auth_bench, ingestion_bench, upload_bench, ga4_bench, pipeline_bench]
+BENCHMARKS = [
+    auth_bench,
+    ingestion_bench,
+    upload_bench,
+    ga4_bench,
+    pipeline_bench,
+    dashboard_bench,
+]
 
 
 def main(argv: list[str] | None = None) -> None:
