@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import HTMLResponse
 
 from analytics_service.config import AnalyticsSettings
 from analytics_service.reports import service
@@ -15,6 +16,7 @@ from analytics_service.reports.schemas import (
     MappingList,
     MappingOut,
     MappingPatch,
+    PreviewQuery,
     SmtpIn,
     SmtpOut,
     SmtpTestIn,
@@ -92,3 +94,14 @@ async def test_smtp(
 ) -> SmtpTestOut:
     """Send a test message through the tenant's SMTP server now (502 with its answer if refused)."""
     return await service.send_test(session, settings, caller.require_tenant(), body.to)
+
+
+@router.get("/preview", response_class=HTMLResponse)
+async def preview(
+    query: Annotated[PreviewQuery, Query()], session: DbSession, caller: Viewer
+) -> HTMLResponse:
+    """A branch's daily report for a day, as the HTML its recipients get."""
+    html = await service.preview(
+        session, caller.require_tenant(), query.report_date, query.branch_code
+    )
+    return HTMLResponse(html)

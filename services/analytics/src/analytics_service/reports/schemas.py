@@ -140,3 +140,9 @@ class DeliveryPage(BaseModel):
     limit: int
     offset: int
     has_more: bool
+
+
+class PreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report_date: ReportDate
+    branch_code: BranchCode

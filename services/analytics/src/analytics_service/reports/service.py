@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import aiosmtplib
@@ -11,7 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import mailer, repository
+from analytics_service.reports import mailer, report, repository
 from analytics_service.reports.schemas import (
     MappingIn,
     MappingList,
@@ -148,3 +149,11 @@ async def send_test(
             type_slug="smtp-failed",
         ) from exc
     return SmtpTestOut(sent_to=to)
+
+
+async def preview(
+    session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
+) -> str:
+    """The report's HTML as it would be sent (without a recipient's unsubscribe link)."""
+    built = await report.build(session, tenant_id, report_date, branch_code)
+    return report.render(built)[0]
