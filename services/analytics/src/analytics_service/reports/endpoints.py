@@ -10,17 +10,22 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import service
+from analytics_service.reports import jobs_service, service
 from analytics_service.reports.schemas import (
+    DeliveryPage,
+    JobOut,
+    JobPage,
     MappingIn,
     MappingList,
     MappingOut,
     MappingPatch,
     PreviewQuery,
+    SendIn,
     SmtpIn,
     SmtpOut,
     SmtpTestIn,
     SmtpTestOut,
+    UnsubscribeQuery,
 )
 from common.db import DbSession
 from common.security import Principal, TenantRole
@@ -105,3 +110,69 @@ async def preview(
         session, caller.require_tenant(), query.report_date, query.branch_code
     )
     return HTMLResponse(html)
+
+
+@router.post("/send-reports", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+async def send_reports(body: SendIn, session: DbSession, caller: Admin) -> JobOut:
+    """Queue a job sending the day's report of each branch (default: every enabled mapping's)
+    to its recipients; follow it at /analytics/email/jobs/{id}."""
+    return await jobs_service.start(session, caller.require_tenant(), body, caller.label)
+
+
+@router.get("/jobs", response_model=JobPage)
+async def list_jobs(
+    session: DbSession,
+    caller: Viewer,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JobPage:
+    """The tenant's send jobs, newest first."""
+    return await jobs_service.list_jobs(session, caller.require_tenant(), limit, offset)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+async def get_job(job_id: uuid.UUID, session: DbSession, caller: Viewer) -> JobOut:
+    """A send job: its status and counts."""
+    return await jobs_service.get_job(session, caller.require_tenant(), job_id)
+
+
+@router.get("/history", response_model=DeliveryPage)
+async def history(
+    session: DbSession,
+    caller: Viewer,
+    job_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> DeliveryPage:
+    """Each recipient's delivery (pending, sent, failed, unsubscribed), latest change first."""
+    return await jobs_service.history(session, caller.require_tenant(), job_id, limit, offset)
+
+
+_DONE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title>
+</head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
+<p>You will no longer receive Meridian's daily branch reports.</p></body></html>"""
+_CONFIRM = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title>
+</head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
+<form method="post"><p>Stop receiving Meridian's daily branch reports?</p>
+<button type="submit">Unsubscribe</button></form></body></html>"""
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+async def confirm_unsubscribe(
+    query: Annotated[UnsubscribeQuery, Query()], settings: Settings
+) -> HTMLResponse:
+    """A report's unsubscribe link: a page asking to confirm (link scanners only GET)."""
+    jobs_service.check_signature(settings, query.tenant_id, query.email, query.signature)
+    return HTMLResponse(_CONFIRM)
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe(
+    query: Annotated[UnsubscribeQuery, Query()], session: DbSession, settings: Settings
+) -> HTMLResponse:
+    """Stop sending reports to the link's address (also RFC 8058 one-click); 403 if the
+    signature does not match."""
+    await jobs_service.unsubscribe_recipient(
+        session, settings, query.tenant_id, query.email, query.signature
+    )
+    return HTMLResponse(_DONE)

@@ -210,7 +210,12 @@ async def unsent_deliveries(
 
 
 async def mark_delivery(
-    session: AsyncSession, row: Row[Any], status: str, error: str | None = None
+    session: AsyncSession,
+    row: Row[Any],
+    status: str,
+    error: str | None = None,
+    *,
+    attempted: bool = True,
 ) -> None:
     await session.execute(
         update(email_delivery)
@@ -223,7 +228,7 @@ async def mark_delivery(
         .values(
             status=status,
             error=error,
-            attempts=email_delivery.c.attempts + (status != "unsubscribed"),
+            attempts=email_delivery.c.attempts + int(attempted),
             sent_at=func.now() if status == "sent" else None,
             updated_at=func.now(),
         )

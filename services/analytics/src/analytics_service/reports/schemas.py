@@ -146,3 +146,11 @@ class PreviewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     report_date: ReportDate
     branch_code: BranchCode
+
+
+class UnsubscribeQuery(BaseModel):
+    tenant_id: uuid.UUID
+    email: str = Field(
+        min_length=3, max_length=320, pattern=r"^[^\x00-\x1f\x7f\s]+@[^\x00-\x1f\x7f\s]+$"
+    )
+    signature: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
