@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from common.config import ServiceSettings
+from common.config import DEV_PLACEHOLDER, ServiceSettings
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -19,6 +20,11 @@ class AnalyticsSettings(ServiceSettings):
     # Memory a pipeline run's sorts and hashes may take each (PostgreSQL's work_mem, for its
     # transaction only): at the default 4MB a million purchases sort on disk.
     pipeline_work_mem: str = "256MB"
+    # Reports by email: the key of tenants' SMTP passwords at rest and of unsubscribe links.
+    email_secret: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    smtp_timeout_seconds: float = 20.0
+    # Runs of a send job before its failed deliveries are final (retried with backoff between).
+    email_send_attempts: int = 4
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from loguru import logger
@@ -10,6 +11,8 @@ from analytics_service.config import AnalyticsSettings, get_settings
 from analytics_service.facts import repository as facts_repository
 from analytics_service.pipeline.runner import payload_ids, run_pipeline, schedule_daily_runs
 from analytics_service.pipeline.service import PIPELINE_JOB
+from analytics_service.reports.jobs_service import SEND_JOB
+from analytics_service.reports.sender import SendLater, run_send_job
 from common.db import Database
 from common.jobs import JobSet, jobs_router, worker_main
 
@@ -74,3 +77,17 @@ async def pipeline_daily() -> None:
     purchases, costs or sessions."""
     started = await schedule_daily_runs(resources().database.sessionmaker, datetime.now(UTC).date())
     logger.info("pipeline daily: {} runs queued", started)
+
+
+# --- reports by email ------------------------------------------------------------------------
+
+
+@jobset.job(SEND_JOB)
+async def send_reports(payload: dict[str, object]) -> None:
+    """One queued send job (POST /analytics/email/send-reports). Deliveries left waiting raise
+    SendLater, so the queue runs the job again with backoff; it sends only those."""
+    tenant_id, job_id = uuid.UUID(str(payload["tenant_id"])), uuid.UUID(str(payload["job_id"]))
+    res = resources()
+    outcome = await run_send_job(res.database.sessionmaker, res.settings, tenant_id, job_id)
+    if outcome == "retry":
+        raise SendLater(f"send job {job_id}: deliveries wait for another attempt")

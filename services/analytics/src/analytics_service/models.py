@@ -19,13 +19,14 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Table,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.types import TypeEngine
 
 from common.db import BaseModel, schema_metadata
@@ -370,4 +371,88 @@ Index(
     ga4_current_day.c.data_type,
     ga4_current_day.c.day,
     ga4_current_day.c.pull_id,
+)
+
+
+# --- reports by email (reports/): mappings, SMTP settings, send jobs and their deliveries -----
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# A branch's daily report goes to these recipients (one mapping per branch).
+email_mapping = Table(
+    "email_mapping",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("mapping_id", UUID(as_uuid=True), primary_key=True),
+    Column("branch_code", String(200), nullable=False),
+    Column("recipients", ARRAY(String(320)), nullable=False),
+    Column("enabled", Boolean, server_default="true", nullable=False),
+    Column("created_at", _tz(), server_default=func.now(), nullable=False),
+    Column("updated_at", _tz(), server_default=func.now(), nullable=False),
+    Index("uq_email_mapping_tenant_id_branch_code", "tenant_id", "branch_code", unique=True),
+)
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+# The tenant's mail server; the password encrypted (SecretBox, the tenant id as context).
+smtp_setting = Table(
+    "smtp_setting",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("username", String(320)),
+    Column("password_cipher", LargeBinary),
+    Column("from_address", String(320), nullable=False),
+    Column("tls_mode", String(16), nullable=False),
+    Column("updated_at", _tz(), server_default=func.now(), nullable=False),
+    CheckConstraint(f"tls_mode IN {_in(SMTP_TLS_MODES)}", name="tls_mode"),
+)
+EMAIL_JOB_STATUSES = ("queued", "processing", "completed", "failed")
+email_job = Table(
+    "email_job",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("job_id", UUID(as_uuid=True), primary_key=True),
+    Column("status", String(16), server_default="queued", nullable=False),
+    Column("report_date", Date, nullable=False),
+    # None: every branch with an enabled mapping when the job runs.
+    Column("branch_codes", ARRAY(String(200))),
+    Column("requested_by", String(200), nullable=False),
+    Column("attempts", Integer, server_default="0", nullable=False),
+    Column("sent", Integer, server_default="0", nullable=False),
+    Column("failed", Integer, server_default="0", nullable=False),
+    Column("error", Text),
+    Column("created_at", _tz(), server_default=func.now(), nullable=False),
+    Column("started_at", _tz()),
+    Column("finished_at", _tz()),
+    CheckConstraint(f"status IN {_in(EMAIL_JOB_STATUSES)}", name="status"),
+    Index("ix_email_job_tenant_id_created_at", "tenant_id", "created_at"),
+)
+DELIVERY_STATUSES = ("pending", "sent", "failed", "unsubscribed")
+# One row per (job, branch, recipient): a retry sends only what is not ``sent``.
+email_delivery = Table(
+    "email_delivery",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("job_id", UUID(as_uuid=True), primary_key=True),
+    Column("branch_code", String(200), primary_key=True),
+    Column("recipient", String(320), primary_key=True),
+    Column("status", String(16), server_default="pending", nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("attempts", Integer, server_default="0", nullable=False),
+    Column("error", Text),
+    Column("sent_at", _tz()),
+    Column("updated_at", _tz(), server_default=func.now(), nullable=False),
+    CheckConstraint(f"status IN {_in(DELIVERY_STATUSES)}", name="status"),
+    Index("ix_email_delivery_tenant_id_updated_at", "tenant_id", "updated_at"),
+)
+# Recipients who followed a report's signed unsubscribe link (lower-cased address).
+email_unsubscribe = Table(
+    "email_unsubscribe",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("email", String(320), primary_key=True),
+    Column("created_at", _tz(), server_default=func.now(), nullable=False),
 )

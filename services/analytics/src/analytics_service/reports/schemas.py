@@ -1,0 +1,156 @@
+"""Mappings, SMTP settings, send jobs and their history as the API takes and shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from common.fields import IsoDate
+
+BranchCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+TlsMode = Literal["none", "starttls", "tls"]
+JobStatus = Literal["queued", "processing", "completed", "failed"]
+DeliveryStatus = Literal["pending", "sent", "failed", "unsubscribed"]
+# GA4 began in 2020: a report date outside this century is a mistake, not a question.
+ReportDate = Annotated[IsoDate, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
+MAX_RECIPIENTS = 50
+
+
+def _distinct(value: list[str]) -> list[str]:
+    """Addresses lower-cased (unsubscribes match them so), each once."""
+    lowered = [address.lower() for address in value]
+    if len(set(lowered)) != len(lowered):
+        raise ValueError("a recipient is listed twice")
+    return lowered
+
+
+Recipients = Annotated[
+    list[EmailStr], Field(min_length=1, max_length=MAX_RECIPIENTS), AfterValidator(_distinct)
+]
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    branch_code: BranchCode = Field(description="The branch id GA4 events carry.")
+    recipients: Recipients
+    enabled: bool = True
+
+
+class MappingPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recipients: Recipients | None = None
+    enabled: bool | None = None
+
+
+class MappingOut(BaseModel):
+    id: uuid.UUID
+    branch_code: str
+    recipients: list[str]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class MappingList(BaseModel):
+    data: list[MappingOut]
+
+
+class SmtpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-]+$")
+    port: int = Field(ge=1, le=65535)
+    username: str | None = Field(None, min_length=1, max_length=320)
+    password: str | None = Field(
+        None, min_length=1, max_length=1000, description="Stored encrypted; never returned."
+    )
+    from_address: EmailStr
+    tls_mode: TlsMode = Field(description="none, starttls (upgrade) or tls (implicit, 465).")
+
+
+class SmtpOut(BaseModel):
+    host: str
+    port: int
+    username: str | None
+    has_password: bool
+    from_address: str
+    tls_mode: TlsMode
+    updated_at: datetime
+
+
+class SmtpTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: EmailStr
+
+
+class SmtpTestOut(BaseModel):
+    sent_to: str
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report_date: ReportDate
+    branch_codes: list[BranchCode] | None = Field(
+        None, min_length=1, max_length=500, description="Default: every enabled mapping's."
+    )
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    report_date: date
+    branch_codes: list[str] | None
+    requested_by: str
+    attempts: int
+    sent: int
+    failed: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobPage(BaseModel):
+    data: list[JobOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class DeliveryOut(BaseModel):
+    job_id: uuid.UUID
+    branch_code: str
+    recipient: str
+    status: DeliveryStatus
+    subject: str
+    attempts: int
+    error: str | None
+    sent_at: datetime | None
+    updated_at: datetime
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class PreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report_date: ReportDate
+    branch_code: BranchCode
+
+
+class UnsubscribeQuery(BaseModel):
+    tenant_id: uuid.UUID
+    email: str = Field(
+        min_length=3, max_length=320, pattern=r"^[^\x00-\x1f\x7f\s]+@[^\x00-\x1f\x7f\s]+$"
+    )
+    signature: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")

@@ -1,0 +1,63 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, can refuse chosen
+recipients (with a temporary 451 or a permanent 550) and checks the login, plus the sales data
+set and callers of the reports' tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import sales_data
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from analytics_testing import Caller, Callers
+from common.testing.servers import free_port
+from reports_testing import MailServer, smtp_body
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer(port=free_port())
+    controller = Controller(
+        server,
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=server.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def other_tenant() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@pytest.fixture
+async def warehouse(conn: AsyncConnection, tenant: uuid.UUID, other_tenant: uuid.UUID) -> None:
+    await sales_data.load(conn, tenant, other_tenant)
+
+
+@pytest.fixture
+def admin(callers: Callers, tenant: uuid.UUID) -> Caller:
+    return callers.user(tenant, "admin")
+
+
+@pytest.fixture
+def viewer(callers: Callers, tenant: uuid.UUID) -> Caller:
+    return callers.user(tenant, "viewer")
+
+
+@pytest.fixture
+async def smtp_set(client: httpx.AsyncClient, admin: Caller, mail_server: MailServer) -> None:
+    response = await client.put(
+        "/analytics/email/smtp", json=smtp_body(mail_server.port), headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
