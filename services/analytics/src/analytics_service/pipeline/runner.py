@@ -32,8 +32,7 @@ async def run_pipeline(
             timings: dict[str, int] = {}
             for name in REPORT_FILES:
                 began = time.perf_counter()
-                rows, body = await repository.build_report(session, name, run)
-                await repository.add_report(session, run, name, rows, body)
+                await repository.store_report(session, name, run)
                 timings[name] = round((time.perf_counter() - began) * 1000)
             await repository.finish_run(session, tenant_id, run_id, "completed", timings=timings)
     except Exception as exc:  # recorded on the run: a retry would fail the same way
