@@ -169,12 +169,16 @@ async def store_report(session: AsyncSession, name: str, run: Row[Any]) -> None:
     await session.execute(text(sql), params)
 
 
-async def prepare(session: AsyncSession, work_mem: str) -> None:
-    """For this transaction: times in the reports' JSON written in UTC, and the memory the
-    pipeline's sorts and hashes may take."""
+async def prepare(session: AsyncSession, work_mem: str, statement_timeout: str) -> None:
+    """For this transaction: times in the reports' JSON written in UTC, the memory the
+    pipeline's sorts and hashes may take, and the time one report may take (a batch job's, not a
+    request's: the big reports are one statement each)."""
     await session.execute(
-        text("SELECT set_config('timezone', 'UTC', true), set_config('work_mem', :m, true)"),
-        {"m": work_mem},
+        text(
+            "SELECT set_config('timezone', 'UTC', true), set_config('work_mem', :m, true),"
+            " set_config('statement_timeout', :s, true)"
+        ),
+        {"m": work_mem, "s": statement_timeout},
     )
 
 

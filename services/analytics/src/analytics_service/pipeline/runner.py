@@ -18,7 +18,12 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 async def run_pipeline(
-    sessionmaker: Sessions, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work_mem: str = "256MB"
+    sessionmaker: Sessions,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    work_mem: str = "256MB",
+    statement_timeout: str = "15min",
 ) -> str:
     """Run a queued run (again if a stopped worker left it running); returns its status. Every
     report is stored with the completion, in one transaction: a failed run keeps none."""
@@ -28,7 +33,7 @@ async def run_pipeline(
         return "done"
     try:
         async with sessionmaker() as session, session.begin():
-            await repository.prepare(session, work_mem)
+            await repository.prepare(session, work_mem, statement_timeout)
             timings: dict[str, int] = {}
             for name in REPORT_FILES:
                 began = time.perf_counter()
