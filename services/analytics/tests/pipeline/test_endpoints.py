@@ -219,14 +219,14 @@ async def test_a_run_that_fails_says_why_and_keeps_no_report(
 ) -> None:
     caller = callers.user(tenant, "analyst")
     run = await start(client, caller)
-    real = repository.build_report
+    real = repository.store_report
 
-    async def failing(session: Any, name: str, run: Any) -> tuple[int, str]:
+    async def failing(session: Any, name: str, run: Any) -> None:
         if name == "roas_anomaly":
             raise RuntimeError("the warehouse is away")
         return await real(session, name, run)
 
-    monkeypatch.setattr(repository, "build_report", failing)
+    monkeypatch.setattr(repository, "store_report", failing)
     assert await run_pipeline(database.sessionmaker, tenant, uuid.UUID(run["id"])) == "failed"
     failed = (await client.get(f"{BASE}/runs/{run['id']}", headers=caller.headers)).json()
     assert (failed["status"], failed["error"], failed["reports"], failed["timings"]) == (

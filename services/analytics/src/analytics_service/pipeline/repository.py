@@ -153,32 +153,32 @@ async def claim_run(
     return result.one_or_none()
 
 
-async def build_report(session: AsyncSession, name: str, run: Row[Any]) -> tuple[int, str]:
-    """One report of a run: its rows and JSON text."""
+async def store_report(session: AsyncSession, name: str, run: Row[Any]) -> None:
+    """Compute one report of a run and keep it, in the database: the JSON text (hundreds of
+    megabytes for the big reports) never makes the round trip through the worker."""
     params = {
         "t": run.tenant_id,
+        "run": run.run_id,
+        "name": name,
         "as_of": run.as_of,
         "minutes": run.match_minutes,
         "tolerance": run.amount_tolerance,
     }
-    row = (await session.execute(text(REPORT_SQL[name]), params)).one()
-    return int(row[0]), str(row[1])
+    sql = f"""INSERT INTO analytics.pipeline_report (tenant_id, run_id, name, rows, body)
+              SELECT :t, :run, :name, r.* FROM ({REPORT_SQL[name]}) r"""  # noqa: S608 - constants
+    await session.execute(text(sql), params)
 
 
-async def prepare(session: AsyncSession, work_mem: str) -> None:
-    """For this transaction: times in the reports' JSON written in UTC, and the memory the
-    pipeline's sorts and hashes may take."""
+async def prepare(session: AsyncSession, work_mem: str, statement_timeout: str) -> None:
+    """For this transaction: times in the reports' JSON written in UTC, the memory the
+    pipeline's sorts and hashes may take, and the time one report may take (a batch job's, not a
+    request's: the big reports are one statement each)."""
     await session.execute(
-        text("SELECT set_config('timezone', 'UTC', true), set_config('work_mem', :m, true)"),
-        {"m": work_mem},
-    )
-
-
-async def add_report(session: AsyncSession, run: Row[Any], name: str, rows: int, body: str) -> None:
-    await session.execute(
-        insert(pipeline_report).values(
-            tenant_id=run.tenant_id, run_id=run.run_id, name=name, rows=rows, body=body
-        )
+        text(
+            "SELECT set_config('timezone', 'UTC', true), set_config('work_mem', :m, true),"
+            " set_config('statement_timeout', :s, true)"
+        ),
+        {"m": work_mem, "s": statement_timeout},
     )
 
 

@@ -18,7 +18,12 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 async def run_pipeline(
-    sessionmaker: Sessions, tenant_id: uuid.UUID, run_id: uuid.UUID, *, work_mem: str = "256MB"
+    sessionmaker: Sessions,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    work_mem: str = "256MB",
+    statement_timeout: str = "15min",
 ) -> str:
     """Run a queued run (again if a stopped worker left it running); returns its status. Every
     report is stored with the completion, in one transaction: a failed run keeps none."""
@@ -28,12 +33,11 @@ async def run_pipeline(
         return "done"
     try:
         async with sessionmaker() as session, session.begin():
-            await repository.prepare(session, work_mem)
+            await repository.prepare(session, work_mem, statement_timeout)
             timings: dict[str, int] = {}
             for name in REPORT_FILES:
                 began = time.perf_counter()
-                rows, body = await repository.build_report(session, name, run)
-                await repository.add_report(session, run, name, rows, body)
+                await repository.store_report(session, name, run)
                 timings[name] = round((time.perf_counter() - began) * 1000)
             await repository.finish_run(session, tenant_id, run_id, "completed", timings=timings)
     except Exception as exc:  # recorded on the run: a retry would fail the same way
