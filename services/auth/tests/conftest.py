@@ -7,46 +7,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth_service.config import AuthSettings
 from auth_service.main import create_app
 from auth_testing import People, make_settings
-from common.db import Database, create_engine
-from common.migrations import migrate
+from common.db import Database
+from common.testing.service_fixtures import database_fixtures
 
-
-@pytest.fixture(scope="session")
-async def settings(database_url: str) -> AuthSettings:
-    return make_settings(database_url)
-
-
-@pytest.fixture(scope="session")
-async def engine(settings: AuthSettings) -> AsyncIterator[AsyncEngine]:
-    await migrate(settings)
-    engine = create_engine(settings)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection whose transaction is rolled back after the test: nothing leaks between tests."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        yield connection
-        await transaction.rollback()
-
-
-@pytest.fixture
-async def database(conn: AsyncConnection) -> Database:
-    return Database.bound_to(conn)
-
-
-@pytest.fixture
-async def app_settings(settings: AuthSettings) -> AuthSettings:
-    """The settings the app under test uses; override this fixture to change them."""
-    return settings
+settings, engine, conn, database, app_settings = database_fixtures(make_settings)
 
 
 @pytest.fixture

@@ -8,46 +8,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from common.db import Database, create_engine
-from common.migrations import migrate
+from common.db import Database
+from common.testing.service_fixtures import database_fixtures
 from ingestion_service.config import IngestionSettings
 from ingestion_service.main import create_app
 from ingestion_testing import Callers, auth_free_verifier, make_settings
 
-
-@pytest.fixture(scope="session")
-async def settings(database_url: str) -> IngestionSettings:
-    return make_settings(database_url)
-
-
-@pytest.fixture(scope="session")
-async def engine(settings: IngestionSettings) -> AsyncIterator[AsyncEngine]:
-    await migrate(settings)
-    engine = create_engine(settings)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection whose transaction is rolled back after the test: nothing leaks between tests."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        yield connection
-        await transaction.rollback()
-
-
-@pytest.fixture
-async def database(conn: AsyncConnection) -> Database:
-    return Database.bound_to(conn)
-
-
-@pytest.fixture
-async def app_settings(settings: IngestionSettings) -> IngestionSettings:
-    """The settings the app under test uses; override this fixture to change them."""
-    return settings
+settings, engine, conn, database, app_settings = database_fixtures(make_settings)
 
 
 @pytest.fixture
