@@ -92,6 +92,18 @@ def _dev_ga4(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return _spawn(["-m", "common.testing.ga4", *args], env)
 
 
+DEV_SMTP_PORT = 8025
+
+
+def _dev_smtp(entries: list[ServiceEntry], env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """In development with analytics: an SMTP sink on :8025 keeping each message under
+    var/mail, so reports sent to it can be read."""
+    analytics = next((entry for entry in entries if entry.name == "analytics"), None)
+    if analytics is None or not analytics.settings().is_development:
+        return None
+    return _spawn(["-m", "common.testing.smtp_sink", "--port", str(DEV_SMTP_PORT)], env)
+
+
 def main(names: list[str]) -> None:
     entries = select(names)
     env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
@@ -106,7 +118,8 @@ def main(names: list[str]) -> None:
         from seed_demo import seed
 
         demo = asyncio.run(seed())
-    children: list[subprocess.Popen[bytes]] = [p for p in (provider, ga4) if p]
+    smtp = _dev_smtp(entries, env)
+    children: list[subprocess.Popen[bytes]] = [p for p in (provider, ga4, smtp) if p]
     try:
         for entry in entries:
             api = _spawn(["-m", entry.package], env)
@@ -129,6 +142,9 @@ def _announce(entries: list[ServiceEntry], demo: dict[str, str]) -> None:
         if any(e.name == "ingestion" for e in entries):
             ga4 = f"http://127.0.0.1:{DEV_GA4_PORT}"
             print(f"  {'fake GA4':<12} {ga4}   (property 1001, a week of page views)")
+        if any(e.name == "analytics" for e in entries):
+            smtp = f"127.0.0.1:{DEV_SMTP_PORT}"
+            print(f"  {'SMTP sink':<12} {smtp}          (any login, no TLS; mail in var/mail)")
         print("\nDemo tenant (also in var/demo.env):")
         for key, value in demo.items():
             print(f"  {key}={value}")
