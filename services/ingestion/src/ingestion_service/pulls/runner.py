@@ -86,6 +86,9 @@ class PullContext:
     fatal: str | None = None
     cancelled: bool = False
     broken: dict[tuple[uuid.UUID, str | None], str] = field(default_factory=dict)
+    # Per connection, the last day stored and the quota Google reported with it (written to the
+    # connection once, when the run ends: not a row lock every day's transaction queues on).
+    pulled: dict[uuid.UUID, tuple[datetime, dict[str, Any] | None]] = field(default_factory=dict)
     token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -189,6 +192,7 @@ class Puller:
     async def _finish(self, context: PullContext) -> None:
         job = context.job
         async with self.sessionmaker() as session, session.begin():
+            await self._record_success(session, context)
             if context.fatal:
                 await repository.close_pending(session, job.id, "failed")
                 await self._close(session, job, "failed", context.fatal)
@@ -214,6 +218,25 @@ class Puller:
             if job is not None and job.status in repository.ACTIVE:
                 await repository.close_pending(session, job.id, "failed")
                 await self._close(session, job, "failed", f"the job stopped: {type(exc).__name__}")
+
+    async def _record_success(self, session: AsyncSession, context: PullContext) -> None:
+        """The connections that gave days: when, their latest quota, and (if they were failing
+        and did not fail again in this run) active again."""
+        for connection_id, (when, quota) in context.pulled.items():
+            connection = context.connections[connection_id]
+            recovered: dict[str, Any] = (
+                {"status": "active", "last_error": None}
+                if connection.status == "failing" and (connection_id, None) not in context.broken
+                else {}
+            )
+            await connections.change(
+                session,
+                connection.tenant_id,
+                connection_id,
+                last_success_at=when,
+                **({"quota": quota} if quota is not None else {}),
+                **recovered,
+            )
 
     async def _close(
         self, session: AsyncSession, job: IngestJob, status: str, detail: str | None
@@ -392,9 +415,6 @@ class Puller:
             "time_zone": connection.time_zone,
             "pull_id": str(pull_id),
         }
-        recovered: dict[str, Any] = (
-            {"status": "active", "last_error": None} if connection.status == "failing" else {}
-        )
         parts = [rows[i : i + FACT_ROWS] for i in range(0, len(rows), FACT_ROWS)]
         async with self.sessionmaker() as session, session.begin():
             replaces = await repository.replace_pulled_day(
@@ -446,11 +466,5 @@ class Puller:
                 error=None,
                 finished_at=func.now(),
             )
-            await connections.change(
-                session,
-                tenant_id,
-                connection.id,
-                last_success_at=now,
-                quota=quota if quota is not None else connection.quota,
-                **recovered,
-            )
+        _, known_quota = context.pulled.get(connection.id, (now, None))
+        context.pulled[connection.id] = (now, quota if quota is not None else known_quota)
