@@ -9,7 +9,7 @@ request to replay with curl. ``FUZZ_MAX_EXAMPLES=1000`` hunts deeper (see fuzz_s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
@@ -22,8 +22,7 @@ from auth_service.config import AuthSettings
 from auth_service.main import create_app
 from auth_testing import make_settings, process_env
 from common.errors import PROBLEM_JSON
-from common.testing.fuzz import CHECKS
-from common.testing.servers import free_port, service_process
+from common.testing.fuzz import CHECKS, assert_serves_document, fuzzed_service
 from fuzz_support import (
     TENANT_ID,
     FuzzWorld,
@@ -50,20 +49,14 @@ async def fuzz_world(settings: AuthSettings, engine: AsyncEngine) -> AsyncIterat
 async def auth_url(
     settings: AuthSettings, fuzz_world: FuzzWorld, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    port = free_port()
-    env = process_env(settings, port)
-    log = Path(tmp_path_factory.mktemp("auth-fuzz")) / "auth.log"
-    async with service_process("auth_service", env, port=port, log=log) as url:
-        assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
+    folder = tmp_path_factory.mktemp("auth-fuzz")
+    async with fuzzed_service("auth_service", partial(process_env, settings), folder) as url:
         fuzz_world.service_token = await service_token(url)
         yield url
 
 
 async def test_the_fuzzed_document_is_the_one_auth_serves(auth_url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        served = await http.get(f"{auth_url}/openapi.json")
-    assert served.status_code == 200
-    assert served.json() == DOCUMENT
+    await assert_serves_document(auth_url, DOCUMENT)
 
 
 @schema.parametrize()

@@ -18,26 +18,22 @@ Everything lives in this one file: a ``fuzz_support`` module here would be shado
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from schemathesis import Case
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import PROBLEM_JSON
-from common.testing.fuzz import CHECKS, fuzz_config
-from common.testing.servers import free_port, service_process
+from common.testing.fuzz import CHECKS, assert_serves_document, fuzz_config, fuzzed_service
+from common.testing.servers import serve_in_thread
 from ingestion_service.config import IngestionSettings
 from ingestion_service.main import create_app
 from ingestion_testing import Callers, jwks_app, make_settings, process_env
@@ -81,34 +77,6 @@ DATA_PATHS = ("/data/users", "/data/branches", "/data/uploads")
 # Schemathesis makes one test per operation only from a document it has at collection, so the
 # document is built here from the app; the first test checks that ingestion serves this very one.
 DOCUMENT = create_app(make_settings("postgresql://unused.invalid/none")).openapi()
-
-
-# --- the outside edge: auth's JWKS ---------------------------------------------------------
-
-
-@contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` on loopback from a thread with its own event loop; yields its base URL.
-
-    Not in the tests' loop: the schemathesis tests are synchronous and block it, while the
-    ingestion process may fetch the JWKS during any of them.
-    """
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-auth-jwks", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the JWKS server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # --- the callers ---------------------------------------------------------------------------
@@ -208,7 +176,7 @@ def fuzz_callers(settings: IngestionSettings) -> FuzzCallers:
 
 @pytest.fixture(scope="module")
 def jwks_url() -> Iterator[str]:
-    with serve_in_thread(jwks_app()) as url:
+    with serve_in_thread(jwks_app(), name="fake-auth-jwks") as url:
         yield url
 
 
@@ -219,11 +187,9 @@ async def ingestion_url(
     jwks_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    port = free_port()
-    env = process_env(settings, port, jwks_url)
-    log = Path(tmp_path_factory.mktemp("ingestion-fuzz")) / "ingestion.log"
-    async with service_process("ingestion_service", env, port=port, log=log) as url:
-        assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
+    env = partial(process_env, settings, jwks_url=jwks_url)
+    folder = tmp_path_factory.mktemp("ingestion-fuzz")
+    async with fuzzed_service("ingestion_service", env, folder) as url:
         yield url
 
 
@@ -231,10 +197,7 @@ async def ingestion_url(
 
 
 async def test_the_fuzzed_document_is_the_one_ingestion_serves(ingestion_url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        served = await http.get(f"{ingestion_url}/openapi.json")
-    assert served.status_code == 200
-    assert served.json() == DOCUMENT
+    await assert_serves_document(ingestion_url, DOCUMENT)
 
 
 async def test_the_callers_get_in_through_the_fake_jwks(

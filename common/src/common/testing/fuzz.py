@@ -5,8 +5,12 @@ Needs the services' test dependencies (schemathesis)."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import schemathesis
 from schemathesis.checks import CheckContext, CheckFunction
 from schemathesis.specs.openapi.checks import (
@@ -19,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from common.errors import PROBLEM_JSON
+from common.testing.servers import free_port, service_process
 
 # Cases per operation in the fuzzing phase (the coverage phase adds its boundary cases). A deeper
 # hunt: FUZZ_MAX_EXAMPLES=1000 uv run pytest <service>/tests/test_fuzz.py
@@ -64,3 +69,24 @@ CHECKS: list[CheckFunction] = [
     unsupported_method,
     problem_details,
 ]
+
+
+@asynccontextmanager
+async def fuzzed_service(
+    module: str, env_for_port: Callable[[int], dict[str, str]], log_folder: Path
+) -> AsyncIterator[str]:
+    """The service ``module`` as a process of its own on a free loopback port (its environment
+    from ``env_for_port``), logging to ``log_folder``; yields its base URL."""
+    port = free_port()
+    log = log_folder / f"{module}.log"
+    async with service_process(module, env_for_port(port), port=port, log=log) as url:
+        assert url.startswith("http://127.0.0.1:")  # the fuzzer talks to loopback only
+        yield url
+
+
+async def assert_serves_document(url: str, document: dict[str, Any]) -> None:
+    """The service at ``url`` serves ``document``, the one the fuzz tests were made from."""
+    async with httpx.AsyncClient() as http:
+        served = await http.get(f"{url}/openapi.json")
+    assert served.status_code == 200
+    assert served.json() == document

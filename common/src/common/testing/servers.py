@@ -7,9 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,31 @@ async def serve_asgi(app: Any, port: int | None = None) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextmanager
+def serve_in_thread(app: Any, name: str = "asgi-in-thread") -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from a thread with its own event loop; yields its base URL.
+
+    For synchronous tests (schemathesis) that block the test loop while a service process calls
+    ``app`` (auth's JWKS, say) at any time.
+    """
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: the server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @asynccontextmanager

@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from common.fields import IsoDate
 
@@ -38,13 +46,13 @@ class MappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     branch_code: BranchCode = Field(description="The branch id GA4 events carry.")
     recipients: Recipients
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class MappingPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recipients: Recipients | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class MappingOut(BaseModel):
