@@ -35,7 +35,7 @@ AS $$
 -- insufficient_data (parts and index null) when W1 or W2 is 0, with no growth to measure.
 WITH s AS (
     SELECT d.series_key, p_as_of - d.day AS age, d.value
-      FROM analytics.signal_daily_series(p_tenant_id, p_kind, p_as_of - 27, p_as_of) d
+      FROM analytics.signal_daily_series(p_tenant_id, p_kind, p_as_of - 27, p_as_of, false) d
 ), week AS (
     SELECT s.series_key,
            sum(s.value) FILTER (WHERE s.age < 7) AS w0,

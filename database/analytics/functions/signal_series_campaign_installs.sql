@@ -1,7 +1,8 @@
 CREATE OR REPLACE FUNCTION analytics.signal_series_campaign_installs(
     p_tenant_id uuid,
     p_from date,
-    p_to date
+    p_to date,
+    p_conversion boolean DEFAULT true
 )
 RETURNS TABLE (series_key text, day date, value numeric, converted numeric, base numeric)
 LANGUAGE sql
@@ -12,7 +13,8 @@ AS $$
 -- an install is the first appearance of an appsflyer_id among the tenant's AppsFlyer rows
 -- (purchase_raw, any event and status, its earliest row, the first received on a tie), credited
 -- to that row's campaign (trimmed, upper-cased; none when empty). Converted = the installs whose
--- appsflyer_id has a curated purchase with revenue (not charged back) up to p_to; base = all.
+-- appsflyer_id has a curated purchase with revenue (not charged back) up to p_to, base = all
+-- (converted 0, and the purchases not curated, unless p_conversion).
 WITH first_seen AS (
     SELECT DISTINCT ON (p.appsflyer_id COLLATE "C")
            p.appsflyer_id,
@@ -28,7 +30,7 @@ WITH first_seen AS (
       FROM analytics.pipeline_curated_purchases(
                p_tenant_id, p_from::timestamp AT TIME ZONE 'UTC',
                (p_to + 1)::timestamp AT TIME ZONE 'UTC') c
-     WHERE c.revenue_usd > 0
+     WHERE p_conversion AND c.revenue_usd > 0
 )
 SELECT f.campaign, f.day, count(*)::numeric, count(p.appsflyer_id)::numeric, count(*)::numeric
   FROM first_seen f

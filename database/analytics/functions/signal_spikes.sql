@@ -25,7 +25,7 @@ AS $$
 -- look at it. mean, sd and threshold are rounded to 6 decimals (the comparison is exact).
 WITH s AS (
     SELECT d.series_key, d.day, d.value
-      FROM analytics.signal_daily_series(p_tenant_id, p_kind, p_as_of - 29, p_as_of) d
+      FROM analytics.signal_daily_series(p_tenant_id, p_kind, p_as_of - 29, p_as_of, false) d
 ), point AS (
     SELECT x.series_key, x.day, x.value,
            avg(b.value) AS mean,

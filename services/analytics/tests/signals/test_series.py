@@ -94,6 +94,33 @@ async def test_daily_series_fill_every_day_and_leave_out_series_without_a_value(
     assert [row[0] for row in items] == ["FALLING", "FLAT", "GROWING", "NEW", "RISING", "VIRAL"]
 
 
+async def test_without_conversion_the_series_carry_their_values_only(
+    conn: AsyncConnection, tenant: uuid.UUID
+) -> None:
+    found = {}
+    for kind in ("campaign_revenue", "campaign_installs", "branch_revenue", "item_views"):
+        rows = await conn.execute(
+            text(
+                "SELECT series_key, day, value, converted, base"
+                " FROM analytics.signal_daily_series(:t, :k, :a, :b, false)"
+                " WHERE value <> 0 OR converted <> 0 OR base <> 0 ORDER BY series_key, day"
+            ),
+            {"t": tenant, "k": kind, "a": D18, "b": D19},
+        )
+        found[kind] = [tuple(row) for row in rows]
+    assert found == {
+        "campaign_revenue": [("SUMMER", D18, D("12.5"), D(0), D(0)),
+                             ("SUMMER", D19, D(9), D(0), D(0)), ("WINTER", D19, D(9), D(0), D(0))],
+        "campaign_installs": [("SUMMER", D18, D(1), D(0), D(0)), ("SUMMER", D19, D(1), D(0), D(0)),
+                              ("WINTER", D19, D(1), D(0), D(0))],
+        "branch_revenue": [("B1", D18, D(100), D(0), D(0)), ("B1", D19, D(50), D(0), D(0))],
+        "item_views": [(item, day, D(n), D(0), D(0)) for item, day, n in [
+            ("FALLING", D18, 13), ("FALLING", D19, 12), ("FLAT", D18, 10), ("FLAT", D19, 10),
+            ("GROWING", D18, 12), ("GROWING", D19, 13), ("NEW", D18, 5), ("NEW", D19, 5),
+            ("RISING", D18, 15), ("RISING", D19, 18), ("VIRAL", D18, 10), ("VIRAL", D19, 60)]],
+    }  # fmt: skip
+
+
 async def test_the_other_tenant_s_series_are_its_own(
     conn: AsyncConnection, other_tenant: uuid.UUID
 ) -> None:
