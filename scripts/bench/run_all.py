@@ -1,6 +1,7 @@
 """Every benchmark (``make bench``): each prints its figures as ratios to a baseline measured in the
 same run (auth: a bare FastAPI endpoint; ingestion and uploads: a plain COPY of the same rows;
-GA4: the fake Data API's raw serving rate; the pipeline: pandas on the same data) and writes
+GA4: the fake Data API's raw serving rate; the pipeline: pandas on the same data; the dashboard: a
+plain count; signals: the plain daily sums of the same rows) and writes
 ``var/bench/<name>.json``.
 
 Usage: ``uv run python scripts/bench/run_all.py [--quick] [--duration S] [--concurrency N]
@@ -22,6 +23,7 @@ import dashboard_bench
 import ga4_bench
 import ingestion_bench
 import pipeline_bench
+import signals_bench
 import upload_bench
 from loadgen import parse_options, write_report
 
@@ -32,6 +34,7 @@ BENCHMARKS = [
     ga4_bench,
     pipeline_bench,
     dashboard_bench,
+    signals_bench,
 ]
 
 

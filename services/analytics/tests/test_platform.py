@@ -144,6 +144,10 @@ async def test_worker_schedules_are_visible_to_admins(
     assert schedules == [
         ("analytics.partitions", "20 1 * * *"),
         ("analytics.pipeline_daily", "30 3 * * *"),
+        ("analytics.signals_alert_cleanup", "0 2 * * *"),
+        ("analytics.signals_momentum", "0 */6 * * *"),
+        ("analytics.signals_scores", "0 3 * * *"),
+        ("analytics.signals_spikes", "0 */3 * * *"),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from common.config import DEV_PLACEHOLDER, ServiceSettings
@@ -25,6 +25,8 @@ class AnalyticsSettings(ServiceSettings):
     smtp_timeout_seconds: float = 20.0
     # Runs of a send job before its failed deliveries are final (retried with backoff between).
     email_send_attempts: int = 4
+    # Acknowledged momentum and spike alerts are deleted this many days after their detection.
+    signal_alert_retention_days: int = Field(90, ge=1)
 
 
 @lru_cache

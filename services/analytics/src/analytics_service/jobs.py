@@ -1,4 +1,5 @@
-"""Analytics' background work: the fact tables' monthly partitions, made ahead daily."""
+"""Analytics' background work: the fact tables' monthly partitions made ahead, pipeline runs,
+report sending, and the series' momentum, spikes, value scores and alerts' clean-up."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from analytics_service.pipeline.runner import payload_ids, run_pipeline, schedul
 from analytics_service.pipeline.service import PIPELINE_JOB
 from analytics_service.reports.jobs_service import SEND_JOB
 from analytics_service.reports.sender import SendLater, run_send_job
+from analytics_service.signals import runner as signals
+from analytics_service.signals.service import RUN_JOB as SIGNALS_RUN_JOB
 from common.db import Database
 from common.jobs import JobSet, jobs_router, worker_main
 
@@ -91,3 +94,45 @@ async def send_reports(payload: dict[str, object]) -> None:
     outcome = await run_send_job(res.database.sessionmaker, res.settings, tenant_id, job_id)
     if outcome == "retry":
         raise SendLater(f"send job {job_id}: deliveries wait for another attempt")
+
+
+# --- momentum, spikes, value scores and their alerts -----------------------------------------
+
+
+@jobset.job(SIGNALS_RUN_JOB)
+async def signals_run(payload: dict[str, object]) -> None:
+    """One tenant's signal work queued by POST /analytics/signals/run."""
+    await signals.run_queued(resources().database.sessionmaker, payload, datetime.now(UTC))
+
+
+async def _signals_for_all(task: str) -> None:
+    now = datetime.now(UTC)
+    work = signals.Work(task, signals.default_as_of(task, now.date()), now)
+    await signals.run_all(resources().database.sessionmaker, work)
+
+
+@jobset.cron("analytics.signals_momentum", "0 */6 * * *")
+async def signals_momentum() -> None:
+    """Every 6 h: each tenant's series' momentum as of yesterday, status changes alerted."""
+    await _signals_for_all("momentum")
+
+
+@jobset.cron("analytics.signals_spikes", "0 */3 * * *")
+async def signals_spikes() -> None:
+    """Every 3 h: spikes of today's running values (and yesterday's) alerted."""
+    await _signals_for_all("spikes")
+
+
+@jobset.cron("analytics.signals_scores", "0 3 * * *")
+async def signals_scores() -> None:
+    """Daily 03:00 UTC: each tenant's series' value score as of yesterday."""
+    await _signals_for_all("scores")
+
+
+@jobset.cron("analytics.signals_alert_cleanup", "0 2 * * *")
+async def signals_alert_cleanup() -> None:
+    """Daily 02:00 UTC: acknowledged alerts past their retention deleted."""
+    res = resources()
+    await signals.clean_up_alerts(
+        res.database.sessionmaker, datetime.now(UTC), res.settings.signal_alert_retention_days
+    )

@@ -12,6 +12,7 @@ from analytics_service.jobs import router as jobs_router
 from analytics_service.pipeline import endpoints as pipeline
 from analytics_service.reports import endpoints as reports
 from analytics_service.sales import endpoints as sales
+from analytics_service.signals import endpoints as signals
 from common.app import VerifierFactory
 from common.app import create_app as build_app
 from common.db import Database
@@ -38,7 +39,14 @@ def create_app(
         title="Meridian analytics",
         version=__version__,
         description=DESCRIPTION,
-        routers=[facts.router, jobs_router, pipeline.router, sales.router, reports.router],
+        routers=[
+            facts.router,
+            jobs_router,
+            pipeline.router,
+            sales.router,
+            reports.router,
+            signals.router,
+        ],
         body_limits={"/internal/facts": BodyLimit(MAX_BYTES, LIMITS)},
         database=database,
         verifier_factory=verifier_factory,

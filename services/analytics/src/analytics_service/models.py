@@ -456,3 +456,78 @@ email_unsubscribe = Table(
     Column("email", String(320), primary_key=True),
     Column("created_at", _tz(), server_default=func.now(), nullable=False),
 )
+
+
+# --- momentum, value scores and alerts of tenants' daily series (signals/) --------------------
+
+SERIES_KINDS = ("campaign_revenue", "campaign_installs", "branch_revenue", "item_views")
+MOMENTUM_STATUSES = (
+    "insufficient_data", "declining", "stable", "growing", "rapid_growth", "viral",
+)  # fmt: skip
+ALERT_KINDS = ("spike", "status_change")
+
+
+def _score() -> Numeric:
+    return Numeric(5, 2)
+
+
+# A series' momentum (every 6 h) and value score (daily) as of a day: the last day its window
+# holds. Each job writes its own columns; a day's row is rewritten while data for it comes in.
+series_signal = Table(
+    "series_signal",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("series_kind", String(32), primary_key=True),
+    Column("series_key", Text, primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    # Sums of the last 7 days, the 7 before and the 7 before those.
+    Column("week_0", Numeric),
+    Column("week_1", Numeric),
+    Column("week_2", Numeric),
+    Column("velocity", _score()),
+    Column("acceleration", _score()),
+    Column("consistency", _score()),
+    Column("viral", _score()),
+    Column("momentum_index", _score()),
+    Column("momentum_status", String(20)),
+    Column("momentum_at", _tz()),
+    Column("window_total", Numeric),
+    Column("active_days", Integer),
+    Column("engagement", _score()),
+    Column("growth", _score()),
+    Column("reach", _score()),
+    Column("conversion", _score()),
+    Column("value_score", _score()),
+    Column("scored_at", _tz()),
+    CheckConstraint(f"series_kind IN {_in(SERIES_KINDS)}", name="series_kind"),
+    CheckConstraint(f"momentum_status IN {_in(MOMENTUM_STATUSES)}", name="momentum_status"),
+)
+signal_alert = Table(
+    "signal_alert",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("alert_id", UUID(as_uuid=True), primary_key=True),
+    Column("series_kind", String(32), nullable=False),
+    Column("series_key", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    # The point's day (a spike) or the momentum's as_of (a status change).
+    Column("series_day", Date, nullable=False),
+    Column("value", Numeric, nullable=False),
+    Column("threshold", Numeric, nullable=False),
+    Column("detail", JSONB, nullable=False),
+    Column("detected_at", _tz(), nullable=False),
+    Column("acknowledged_at", _tz()),
+    Column("acknowledged_by", String(200)),
+    CheckConstraint(f"series_kind IN {_in(SERIES_KINDS)}", name="series_kind"),
+    CheckConstraint(f"kind IN {_in(ALERT_KINDS)}", name="kind"),
+    # The alerts of a series (the 24 h rule), and the tenant's newest first.
+    Index(
+        "ix_signal_alert_series_detected_at",
+        "tenant_id",
+        "series_kind",
+        "series_key",
+        "kind",
+        "detected_at",
+    ),
+    Index("ix_signal_alert_tenant_id_detected_at", "tenant_id", "detected_at"),
+)

@@ -1,0 +1,127 @@
+"""Momentum, value scores and alerts of the caller's tenant: read by any of its users,
+acknowledged and recomputed by its analysts (the SQL functions hold the rules)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_service.signals import repository
+from analytics_service.signals.schemas import (
+    AlertOut,
+    AlertPage,
+    AlertQuery,
+    HistoryQuery,
+    Momentum,
+    RunIn,
+    RunOut,
+    SignalOut,
+    SignalPage,
+    SignalQuery,
+    ValueScore,
+)
+from common.errors import NotFound
+from common.jobs import enqueue
+
+RUN_JOB = "analytics.signals_run"
+
+
+async def list_signals(
+    session: AsyncSession, tenant_id: uuid.UUID, query: SignalQuery
+) -> SignalPage:
+    equal = {"series_kind": query.series_kind, "momentum_status": query.status}
+    rows, total = await repository.list_signals(
+        session,
+        tenant_id,
+        {column: value for column, value in equal.items() if value is not None},
+        query.as_of,
+        query.sort,
+        query.limit,
+        query.offset,
+    )
+    return _page(SignalPage, [signal_out(row) for row in rows], total, query.limit, query.offset)
+
+
+async def history(session: AsyncSession, tenant_id: uuid.UUID, query: HistoryQuery) -> SignalPage:
+    found = await repository.history(
+        session,
+        tenant_id,
+        query.series_kind,
+        query.series_key,
+        query.start_date,
+        query.end_date,
+        query.limit,
+        query.offset,
+    )
+    if found is None:
+        raise NotFound("The tenant has no such series (none computed yet).")
+    rows, total = found
+    return _page(SignalPage, [signal_out(row) for row in rows], total, query.limit, query.offset)
+
+
+async def list_alerts(session: AsyncSession, tenant_id: uuid.UUID, query: AlertQuery) -> AlertPage:
+    rows, total = await repository.list_alerts(
+        session,
+        tenant_id,
+        unacknowledged=query.unacknowledged,
+        series_kind=query.series_kind,
+        kind=query.kind,
+        since=query.since,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return _page(AlertPage, [alert_out(row) for row in rows], total, query.limit, query.offset)
+
+
+async def acknowledge(
+    session: AsyncSession, tenant_id: uuid.UUID, alert_id: uuid.UUID, by: str
+) -> AlertOut:
+    row = await repository.acknowledge(session, tenant_id, alert_id, by)
+    if row is None:
+        raise NotFound("No such alert.")
+    return alert_out(row)
+
+
+async def start_run(
+    session: AsyncSession, tenant_id: uuid.UUID, body: RunIn, *, requested_by: str
+) -> RunOut:
+    """Queue the tenant's signal work now (a job of the worker, in the request's transaction)."""
+    payload = {
+        "tenant_id": str(tenant_id),
+        "tasks": body.tasks,
+        "as_of": body.as_of.isoformat() if body.as_of else None,
+        "requested_by": requested_by,
+    }
+    await enqueue(session, "analytics", RUN_JOB, payload)
+    return RunOut(
+        tenant_id=tenant_id, tasks=body.tasks, as_of=body.as_of, queued_at=datetime.now(UTC)
+    )
+
+
+def _page(model: Any, data: list[Any], total: int, limit: int, offset: int) -> Any:
+    has_more = offset + len(data) < total
+    return model(data=data, total=total, limit=limit, offset=offset, has_more=has_more)
+
+
+def signal_out(row: Row[Any]) -> SignalOut:
+    """A series' day: its momentum and value score, each once computed."""
+    values = row._mapping
+    momentum = score = None
+    if row.momentum_status is not None:
+        momentum = Momentum.model_validate(
+            {**values, "index": row.momentum_index, "status": row.momentum_status,
+             "computed_at": row.momentum_at}
+        )  # fmt: skip
+    if row.value_score is not None:
+        score = ValueScore.model_validate(
+            {**values, "score": row.value_score, "computed_at": row.scored_at}
+        )
+    return SignalOut.model_validate({**values, "momentum": momentum, "value_score": score})
+
+
+def alert_out(row: Row[Any]) -> AlertOut:
+    return AlertOut.model_validate({**row._mapping, "id": row.alert_id})
