@@ -35,7 +35,7 @@ Admin = Annotated[Principal, TenantRole("admin")]
 Viewer = Annotated[Principal, TenantRole("viewer")]
 
 
-def _settings(request: Request) -> AnalyticsSettings:
+async def _settings(request: Request) -> AnalyticsSettings:
     settings: AnalyticsSettings = request.app.state.settings
     return settings
 

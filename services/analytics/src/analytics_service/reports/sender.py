@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics_service.config import AnalyticsSettings
 from analytics_service.reports import mailer, report, repository, service, unsubscribe
+from analytics_service.reports.destinations import DestinationDenied
 
 Sessions = async_sessionmaker[AsyncSession]
 Outcome = Literal["done", "retry", "completed", "failed"]
@@ -69,7 +70,9 @@ async def _deliver(
         return
     reports: dict[str, report.Report] = {}
     try:
-        async with mailer.connected(server, settings.smtp_timeout_seconds) as client:
+        async with mailer.connected(
+            server, settings.smtp_timeout_seconds, settings.smtp_policy
+        ) as client:
             for delivery in pending:
                 if delivery.recipient in gone:
                     await _mark(sessionmaker, delivery, "unsubscribed", attempted=False)
@@ -80,6 +83,13 @@ async def _deliver(
                     )
                 mail = _mail(settings, reports[delivery.branch_code], delivery)
                 await _send_one(sessionmaker, client, server, delivery, mail)
+    except DestinationDenied as exc:  # the settings, not the moment: no retry will help
+        logger.warning("send job {}: {}", job.job_id, exc)
+        for delivery in pending:
+            if delivery.recipient in gone:
+                await _mark(sessionmaker, delivery, "unsubscribed", attempted=False)
+            else:
+                await _mark(sessionmaker, delivery, "failed", str(exc), attempted=False)
     except (aiosmtplib.SMTPException, OSError) as exc:  # the server as a whole: all wait
         logger.warning("send job {}: SMTP server unusable: {}", job.job_id, mailer.describe(exc))
 
