@@ -195,7 +195,7 @@ async def test_settings_saved_before_the_policy_are_checked_again_when_used(
     reason = f"localhost ({LOCALHOST}) port {mail_server.port} {REFUSED}"
     assert (test.status_code, test.json()["detail"]) == (422, reason)
 
-    send = {"report_date": "2026-11-18"}
+    send = {"report_date": "2026-11-18", "skip_when_empty": False}  # no warehouse here
     job = (await client.post(f"{BASE}/send-reports", json=send, headers=admin.headers)).json()
     outcome = await run_send_job(database.sessionmaker, strict, tenant, uuid.UUID(job["id"]))
     assert outcome == "failed"  # at once: a retry would be refused the same way

@@ -105,17 +105,18 @@ async def test_smtp(
 async def preview(
     query: Annotated[PreviewQuery, Query()], session: DbSession, caller: Viewer
 ) -> HTMLResponse:
-    """A branch's daily report for a day, as the HTML its recipients get."""
+    """A branch's report (daily, or the weekly summary of the week from a Monday), as the HTML
+    its recipients get."""
     html = await service.preview(
-        session, caller.require_tenant(), query.report_date, query.branch_code
+        session, caller.require_tenant(), query.kind, query.report_date, query.branch_code
     )
     return HTMLResponse(html)
 
 
 @router.post("/send-reports", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
 async def send_reports(body: SendIn, session: DbSession, caller: Admin) -> JobOut:
-    """Queue a job sending the day's report of each branch (default: every enabled mapping's)
-    to its recipients; follow it at /analytics/email/jobs/{id}."""
+    """Queue a job sending the day's report (or the week's summary) of each branch (default:
+    every enabled mapping's) to its recipients; follow it at /analytics/email/jobs/{id}."""
     return await jobs_service.start(session, caller.require_tenant(), body, caller.label)
 
 
@@ -150,10 +151,10 @@ async def history(
 
 _DONE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title>
 </head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
-<p>You will no longer receive Meridian's daily branch reports.</p></body></html>"""
+<p>You will no longer receive Meridian's branch reports.</p></body></html>"""
 _CONFIRM = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title>
 </head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
-<form method="post"><p>Stop receiving Meridian's daily branch reports?</p>
+<form method="post"><p>Stop receiving Meridian's branch reports?</p>
 <button type="submit">Unsubscribe</button></form></body></html>"""
 
 

@@ -54,6 +54,10 @@ class Report:
             self.metrics[k] for k in ("visitors", "purchases", "searches", "abandoned_carts")
         )
 
+    @property
+    def empty_reason(self) -> str:
+        return f"no activity at branch {self.branch_code} on {self.report_date}"
+
 
 async def build(
     session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
@@ -87,7 +91,8 @@ def _top_searches(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 @lru_cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The reports' templates (templates/), HTML escaped, an undefined name an error."""
     env = Environment(
         loader=PackageLoader("analytics_service.reports", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=False),
@@ -108,7 +113,7 @@ def render(report: Report, unsubscribe_url: str | None = None) -> tuple[str, str
         "sections": sections(report.tasks),
         "unsubscribe_url": unsubscribe_url,
     }
-    env = _environment()
+    env = environment()
     html = env.get_template("daily_report.html").render(context)
     text = env.get_template("daily_report.txt").render(context)
     return html, text

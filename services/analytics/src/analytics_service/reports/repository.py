@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
@@ -109,24 +108,12 @@ async def delete_smtp(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
 # --- send jobs and deliveries ------------------------------------------------------------------
 
 
-async def add_job(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    report_date: date,
-    branch_codes: list[str] | None,
-    requested_by: str,
-) -> Row[Any]:
+async def add_job(session: AsyncSession, tenant_id: uuid.UUID, values: dict[str, Any]) -> Row[Any]:
+    """A queued job: kind, report_date, branch_codes, skip_when_empty, requested_by (and a
+    scheduled one's schedule_id and scheduled_for)."""
     statement = (
-        insert(email_job)
-        .values(
-            tenant_id=tenant_id,
-            job_id=uuid.uuid4(),
-            report_date=report_date,
-            branch_codes=branch_codes,
-            requested_by=requested_by,
-        )
-        .returning(email_job)
-    )
+        insert(email_job).values(tenant_id=tenant_id, job_id=uuid.uuid4(), **values)
+    ).returning(email_job)
     return (await session.execute(statement)).one()
 
 
@@ -172,23 +159,33 @@ async def claim_job(
 async def finish_job(
     session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID, status: str, error: str | None
 ) -> None:
-    sent, failed = await delivery_counts(session, tenant_id, job_id)
+    sent, failed, skipped = await delivery_counts(session, tenant_id, job_id)
     await session.execute(
         update(email_job)
         .where(_job(tenant_id, job_id))
-        .values(status=status, sent=sent, failed=failed, error=error, finished_at=func.now())
+        .values(
+            status=status,
+            sent=sent,
+            failed=failed,
+            skipped=skipped,
+            error=error,
+            finished_at=func.now(),
+        )
     )
 
 
 async def delivery_counts(
     session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
+    """(sent, failed, skipped) deliveries of the job."""
+    status = email_delivery.c.status
     query = select(
-        func.count().filter(email_delivery.c.status == "sent"),
-        func.count().filter(email_delivery.c.status == "failed"),
+        func.count().filter(status == "sent"),
+        func.count().filter(status == "failed"),
+        func.count().filter(status == "skipped"),
     ).where(email_delivery.c.tenant_id == tenant_id, email_delivery.c.job_id == job_id)
-    sent, failed = (await session.execute(query)).one()
-    return sent, failed
+    sent, failed, skipped = (await session.execute(query)).one()
+    return sent, failed, skipped
 
 
 async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

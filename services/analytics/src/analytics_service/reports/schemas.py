@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from common.fields import IsoDate
 
@@ -15,7 +23,8 @@ BranchCode = Annotated[
 ]
 TlsMode = Literal["none", "starttls", "tls"]
 JobStatus = Literal["queued", "processing", "completed", "failed"]
-DeliveryStatus = Literal["pending", "sent", "failed", "unsubscribed"]
+DeliveryStatus = Literal["pending", "sent", "failed", "unsubscribed", "skipped"]
+ReportKind = Literal["daily_branch_report", "weekly_summary"]
 # GA4 began in 2020: a report date outside this century is a mistake, not a question.
 ReportDate = Annotated[IsoDate, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
 MAX_RECIPIENTS = 50
@@ -91,23 +100,45 @@ class SmtpTestOut(BaseModel):
     sent_to: str
 
 
-class SendIn(BaseModel):
+class ReportOf(BaseModel):
+    """A kind of report and its day: a weekly summary's is the Monday its week begins."""
+
     model_config = ConfigDict(extra="forbid")
-    report_date: ReportDate
+    kind: ReportKind = Field(
+        "daily_branch_report", description="daily_branch_report or weekly_summary."
+    )
+    report_date: ReportDate = Field(description="The day; a weekly summary's Monday.")
+
+    @model_validator(mode="after")
+    def _weeks_begin_on_monday(self) -> ReportOf:
+        if self.kind == "weekly_summary" and self.report_date.weekday() != 0:
+            raise ValueError("a weekly summary's report_date is the Monday its week begins")
+        return self
+
+
+class SendIn(ReportOf):
     branch_codes: list[BranchCode] | None = Field(
         None, min_length=1, max_length=500, description="Default: every enabled mapping's."
+    )
+    skip_when_empty: bool = Field(
+        True, description="A branch without activity gets no email (its deliveries: skipped)."
     )
 
 
 class JobOut(BaseModel):
     id: uuid.UUID
     status: JobStatus
+    kind: ReportKind
     report_date: date
     branch_codes: list[str] | None
+    skip_when_empty: bool
     requested_by: str
+    schedule_id: uuid.UUID | None
+    scheduled_for: datetime | None
     attempts: int
     sent: int
     failed: int
+    skipped: int
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -142,9 +173,7 @@ class DeliveryPage(BaseModel):
     has_more: bool
 
 
-class PreviewQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    report_date: ReportDate
+class PreviewQuery(ReportOf):
     branch_code: BranchCode
 
 

@@ -5,7 +5,8 @@ queue) tries only those: a recipient who got the report never gets it twice."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Any, Literal
 
 import aiosmtplib
@@ -14,8 +15,9 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import mailer, report, repository, service, unsubscribe
+from analytics_service.reports import mailer, repository, service, unsubscribe
 from analytics_service.reports.destinations import DestinationDenied
+from analytics_service.reports.kinds import KINDS, Kind
 
 Sessions = async_sessionmaker[AsyncSession]
 Outcome = Literal["done", "retry", "completed", "failed"]
@@ -45,13 +47,14 @@ async def _record_deliveries(session: AsyncSession, job: Row[Any]) -> None:
     """One delivery per recipient of each enabled mapping (kept as they are on a retry)."""
     mappings = await repository.enabled_mappings(session, job.tenant_id, job.branch_codes)
     gone = await repository.unsubscribed(session, job.tenant_id)
+    subject = KINDS[job.kind].subject
     rows = [
         {
             "tenant_id": job.tenant_id,
             "job_id": job.job_id,
             "branch_code": m.branch_code,
             "recipient": recipient,
-            "subject": report.subject(job.report_date, m.branch_code),
+            "subject": subject(job.report_date, m.branch_code),
             "status": "unsubscribed" if recipient in gone else "pending",
         }
         for m in mappings
@@ -63,46 +66,63 @@ async def _record_deliveries(session: AsyncSession, job: Row[Any]) -> None:
 async def _deliver(
     sessionmaker: Sessions, settings: AnalyticsSettings, server: mailer.SmtpServer, job: Row[Any]
 ) -> None:
+    """Send what is pending over one connection, opened only once something is to be sent."""
     async with sessionmaker() as session:
         pending = await repository.unsent_deliveries(session, job.tenant_id, job.job_id)
         gone = await repository.unsubscribed(session, job.tenant_id)
-    if not pending:
-        return
-    reports: dict[str, report.Report] = {}
-    try:
-        async with mailer.connected(
-            server, settings.smtp_timeout_seconds, settings.smtp_policy
-        ) as client:
-            for delivery in pending:
-                if delivery.recipient in gone:
-                    await _mark(sessionmaker, delivery, "unsubscribed", attempted=False)
-                    continue
-                if delivery.branch_code not in reports:
-                    reports[delivery.branch_code] = await _build(
-                        sessionmaker, job.tenant_id, job.report_date, delivery.branch_code
-                    )
-                mail = _mail(settings, reports[delivery.branch_code], delivery)
-                await _send_one(sessionmaker, client, server, delivery, mail)
-    except DestinationDenied as exc:  # the settings, not the moment: no retry will help
-        logger.warning("send job {}: {}", job.job_id, exc)
-        for delivery in pending:
-            if delivery.recipient in gone:
-                await _mark(sessionmaker, delivery, "unsubscribed", attempted=False)
-            else:
-                await _mark(sessionmaker, delivery, "failed", str(exc), attempted=False)
-    except (aiosmtplib.SMTPException, OSError) as exc:  # the server as a whole: all wait
-        logger.warning("send job {}: SMTP server unusable: {}", job.job_id, mailer.describe(exc))
+    async with aclosing(_outgoing(sessionmaker, settings, job, pending, gone)) as outgoing:
+        item = await anext(outgoing, None)
+        if item is None:
+            return
+        try:
+            async with mailer.connected(
+                server, settings.smtp_timeout_seconds, settings.smtp_policy
+            ) as client:
+                while item is not None:
+                    await _send_one(sessionmaker, client, server, *item)
+                    item = await anext(outgoing, None)
+        except DestinationDenied as exc:  # the settings, not the moment: no retry will help
+            logger.warning("send job {}: {}", job.job_id, exc)
+            while item is not None:
+                await _mark(sessionmaker, item[0], "failed", str(exc), attempted=False)
+                item = await anext(outgoing, None)
+        except (aiosmtplib.SMTPException, OSError) as exc:  # the server as a whole: all wait
+            logger.warning(
+                "send job {}: SMTP server unusable: {}", job.job_id, mailer.describe(exc)
+            )
 
 
-async def _build(sessionmaker: Sessions, tenant_id: uuid.UUID, day: date, branch: str) -> Any:
-    async with sessionmaker() as session:
-        return await report.build(session, tenant_id, day, branch)
+async def _outgoing(
+    sessionmaker: Sessions,
+    settings: AnalyticsSettings,
+    job: Row[Any],
+    pending: Sequence[Row[Any]],
+    gone: set[str],
+) -> AsyncGenerator[tuple[Row[Any], mailer.Mail]]:
+    """Each pending delivery's message, its branch's report built once; an unsubscribed
+    recipient, or a branch whose report is empty when the job skips those, is settled here."""
+    kind = KINDS[job.kind]
+    reports: dict[str, Any] = {}
+    for delivery in pending:
+        if delivery.recipient in gone:
+            await _mark(sessionmaker, delivery, "unsubscribed", attempted=False)
+            continue
+        if delivery.branch_code not in reports:
+            async with sessionmaker() as session:
+                reports[delivery.branch_code] = await kind.build(
+                    session, job.tenant_id, job.report_date, delivery.branch_code
+                )
+        built = reports[delivery.branch_code]
+        if job.skip_when_empty and built.is_empty:
+            await _mark(sessionmaker, delivery, "skipped", built.empty_reason, attempted=False)
+            continue
+        yield delivery, _mail(settings, kind, built, delivery)
 
 
-def _mail(settings: AnalyticsSettings, built: report.Report, delivery: Row[Any]) -> mailer.Mail:
+def _mail(settings: AnalyticsSettings, kind: Kind, built: Any, delivery: Row[Any]) -> mailer.Mail:
     secret = settings.email_secret.get_secret_value()
     link = unsubscribe.url(settings.public_url, secret, delivery.tenant_id, delivery.recipient)
-    html, text = report.render(built, link)
+    html, text = kind.render(built, link)
     headers = {
         "List-Unsubscribe": f"<{link}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -155,9 +175,9 @@ async def _conclude(sessionmaker: Sessions, job: Row[Any], *, last: bool) -> Out
             await repository.mark_delivery(
                 session, delivery, "failed", delivery.error, attempted=False
             )
-        sent, failed = await repository.delivery_counts(session, job.tenant_id, job.job_id)
+        sent, failed, skipped = await repository.delivery_counts(session, job.tenant_id, job.job_id)
         status: Outcome = "failed" if failed and not sent else "completed"
         error = f"{failed} of {sent + failed} deliveries failed" if failed else None
         await repository.finish_job(session, job.tenant_id, job.job_id, status, error)
-    logger.info("send job {}: {} sent, {} failed", job.job_id, sent, failed)
+    logger.info("send job {}: {} sent, {} failed, {} skipped", job.job_id, sent, failed, skipped)
     return status

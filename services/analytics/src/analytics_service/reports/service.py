@@ -12,8 +12,9 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import mailer, report, repository
+from analytics_service.reports import mailer, repository
 from analytics_service.reports.destinations import DestinationDenied, resolve
+from analytics_service.reports.kinds import KINDS
 from analytics_service.reports.schemas import (
     MappingIn,
     MappingList,
@@ -174,8 +175,9 @@ async def send_test(
 
 
 async def preview(
-    session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
+    session: AsyncSession, tenant_id: uuid.UUID, kind: str, report_date: date, branch_code: str
 ) -> str:
     """The report's HTML as it would be sent (without a recipient's unsubscribe link)."""
-    built = await report.build(session, tenant_id, report_date, branch_code)
-    return report.render(built)[0]
+    chosen = KINDS[kind]
+    built = await chosen.build(session, tenant_id, report_date, branch_code)
+    return chosen.render(built, None)[0]
