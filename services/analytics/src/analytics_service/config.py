@@ -32,6 +32,9 @@ class AnalyticsSettings(ServiceSettings):
     smtp_timeout_seconds: float = 20.0
     # Runs of a send job before its failed deliveries are final (retried with backoff between).
     email_send_attempts: int = 4
+    # Tenants' report schedules due at the same time start up to this many seconds apart (each
+    # tenant after its own fixed offset: reports/cron.py, stagger).
+    email_schedule_stagger_seconds: int = 300
     # Where tenants' SMTP settings may make the service connect (reports/destinations.py):
     # "network" or "network:port". Allowed first, then denied; None allows make run's SMTP sink
     # (127.0.0.1:8025) in development and loopback in tests, nothing elsewhere.

@@ -1,9 +1,11 @@
-"""Mappings, SMTP settings, send jobs, deliveries and unsubscribes: every statement of reports/."""
+"""Mappings, SMTP settings, send jobs, deliveries, unsubscribes and schedules: every statement
+of reports/."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
@@ -14,6 +16,7 @@ from analytics_service.models import (
     email_delivery,
     email_job,
     email_mapping,
+    email_schedule,
     email_unsubscribe,
     smtp_setting,
 )
@@ -67,6 +70,11 @@ async def delete_mapping(
         email_mapping.c.tenant_id == tenant_id, email_mapping.c.mapping_id == mapping_id
     )
     return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
+async def count_mappings(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).where(email_mapping.c.tenant_id == tenant_id)
+    return await session.scalar(query) or 0
 
 
 async def enabled_mappings(
@@ -263,3 +271,95 @@ async def unsubscribe(session: AsyncSession, tenant_id: uuid.UUID, email: str) -
 async def unsubscribed(session: AsyncSession, tenant_id: uuid.UUID) -> set[str]:
     query = select(email_unsubscribe.c.email).where(email_unsubscribe.c.tenant_id == tenant_id)
     return set((await session.scalars(query)).all())
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def _schedule(tenant_id: uuid.UUID, schedule_id: uuid.UUID) -> Any:
+    return (email_schedule.c.tenant_id == tenant_id) & (email_schedule.c.schedule_id == schedule_id)
+
+
+async def list_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Row[Any]]:
+    query = select(email_schedule).where(email_schedule.c.tenant_id == tenant_id)
+    order = (email_schedule.c.created_at, email_schedule.c.schedule_id)
+    return (await session.execute(query.order_by(*order))).all()
+
+
+async def count_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).where(email_schedule.c.tenant_id == tenant_id)
+    return await session.scalar(query) or 0
+
+
+async def get_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> Row[Any] | None:
+    query = select(email_schedule).where(_schedule(tenant_id, schedule_id))
+    return (await session.execute(query)).first()
+
+
+async def add_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, values: dict[str, Any]
+) -> Row[Any]:
+    statement = (
+        insert(email_schedule)
+        .values(tenant_id=tenant_id, schedule_id=uuid.uuid4(), **values)
+        .returning(email_schedule)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def update_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID, values: dict[str, Any]
+) -> Row[Any] | None:
+    statement = (
+        update(email_schedule)
+        .where(_schedule(tenant_id, schedule_id))
+        .values(**values, updated_at=func.now())
+        .returning(email_schedule)
+    )
+    return (await session.execute(statement)).first()
+
+
+async def delete_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> bool:
+    statement = delete(email_schedule).where(_schedule(tenant_id, schedule_id))
+    return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
+async def lock_tenant_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Until the transaction ends, another one adding the tenant's default schedule waits."""
+    key = func.hashtextextended(f"analytics.email_schedule:{tenant_id}", 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def claim_due_schedules(
+    session: AsyncSession, now: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Enabled schedules due by ``now``, locked for this transaction; rows another worker holds
+    are skipped (it is queuing them), so a due time is queued once however many workers run."""
+    query = (
+        select(email_schedule)
+        .where(email_schedule.c.enabled, email_schedule.c.next_run_at <= now)
+        .order_by(email_schedule.c.next_run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).all()
+
+
+async def mark_schedule_run(
+    session: AsyncSession,
+    schedule: Row[Any],
+    next_run_at: datetime,
+    ran_for: datetime,
+    job_id: uuid.UUID,
+) -> None:
+    """A due time queued: when the schedule is next due, and what it last queued."""
+    statement = (
+        update(email_schedule)
+        .where(_schedule(schedule.tenant_id, schedule.schedule_id))
+        .values(next_run_at=next_run_at, last_run_at=ran_for, last_job_id=job_id)
+    )
+    await session.execute(statement)

@@ -1,4 +1,5 @@
-"""Mappings, SMTP settings, send jobs and their history as the API takes and shows them."""
+"""Mappings, SMTP settings, send jobs, their history and schedules as the API takes and shows
+them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from analytics_service.reports.cron import check_cron, check_time_zone
 from common.fields import IsoDate
 
 BranchCode = Annotated[
@@ -183,3 +185,76 @@ class UnsubscribeQuery(BaseModel):
         min_length=3, max_length=320, pattern=r"^[^\x00-\x1f\x7f\s]+@[^\x00-\x1f\x7f\s]+$"
     )
     signature: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+Cron = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(check_cron),
+    Field(description="Five fields, read in time_zone: minute (one number), hour, day of the "
+                      "month, month, day of the week. Monday 08:00: '0 8 * * 1'."),
+]  # fmt: skip
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(check_time_zone),
+    Field(description="IANA time zone the cron expression is read in (Europe/Paris, UTC)."),
+]
+ScheduleBranches = Annotated[
+    list[BranchCode] | None,
+    Field(min_length=1, max_length=500, description="Default: every enabled mapping's."),
+]
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: ReportKind
+    cron: Cron
+    time_zone: TimeZone
+    enabled: bool = True
+    branch_codes: ScheduleBranches = None
+    skip_when_empty: bool = Field(
+        True, description="A branch without activity gets no email (its deliveries: skipped)."
+    )
+
+
+class SchedulePatch(BaseModel):
+    """Only what is given changes; ``branch_codes: null`` means every enabled mapping."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ReportKind | None = None
+    cron: Cron | None = None
+    time_zone: TimeZone | None = None
+    enabled: bool | None = None
+    branch_codes: ScheduleBranches = None
+    skip_when_empty: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_but_branches(self) -> SchedulePatch:
+        nulls = sorted(
+            k for k in self.model_fields_set - {"branch_codes"} if getattr(self, k) is None
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} may not be null")
+        return self
+
+
+class ScheduleOut(BaseModel):
+    id: uuid.UUID
+    kind: ReportKind
+    cron: str
+    time_zone: str
+    enabled: bool
+    branch_codes: list[str] | None
+    skip_when_empty: bool
+    next_run_at: datetime | None = Field(description="The next due time (none while disabled).")
+    last_run_at: datetime | None = Field(description="The due time of the last job queued.")
+    last_job_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleList(BaseModel):
+    data: list[ScheduleOut]

@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import mailer, repository
+from analytics_service.reports import mailer, repository, schedules_service
 from analytics_service.reports.destinations import DestinationDenied, resolve
 from analytics_service.reports.kinds import KINDS
 from analytics_service.reports.schemas import (
@@ -55,12 +55,14 @@ async def get_mapping(
 
 
 async def add_mapping(session: AsyncSession, tenant_id: uuid.UUID, body: MappingIn) -> MappingOut:
+    """A new mapping; a tenant's first one brings the default weekly summary schedule."""
     row = await repository.add_mapping(session, tenant_id, body.model_dump())
     if row is None:
         raise Conflict(
             f"Branch {body.branch_code} has a mapping already; change that one.",
             type_slug="mapping-exists",
         )
+    await schedules_service.add_default(session, tenant_id)
     return _mapping_out(row)
 
 
