@@ -1,4 +1,4 @@
-"""email schedules, the weekly summary function, skipped deliveries
+"""email schedules, the weekly summary function, skipped deliveries, GA4 rows by branch
 
 Revision ID: dc80004884ab
 Revises: 9ae670f6c489
@@ -16,6 +16,17 @@ revision: str = "dc80004884ab"
 down_revision: str | None = "9ae670f6c489"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+GA4_BRANCH_KINDS = (
+    "page_view",
+    "purchase",
+    "purchase_item",
+    "add_to_cart",
+    "add_to_cart_item",
+    "view_item",
+    "view_search_results",
+    "no_search_results",
+)
 
 
 def upgrade() -> None:
@@ -98,6 +109,15 @@ def upgrade() -> None:
         schema="analytics",
     )
     # ### end Alembic commands ###
+    # A branch's rows of a day without the other branches' (reports are built per branch).
+    for kind in GA4_BRANCH_KINDS:
+        op.create_index(
+            f"ix_ga4_{kind}_tenant_id_branch_id_day",
+            f"ga4_{kind}",
+            ["tenant_id", "branch_id", "day"],
+            unique=False,
+            schema="analytics",
+        )
     op.create_check_constraint(
         op.f("ck_email_job_kind"),
         "email_job",
@@ -132,6 +152,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for kind in GA4_BRANCH_KINDS:
+        op.drop_index(
+            f"ix_ga4_{kind}_tenant_id_branch_id_day", table_name=f"ga4_{kind}", schema="analytics"
+        )
     op.execute("DELETE FROM analytics.email_delivery WHERE status = 'skipped'")
     op.drop_constraint(
         op.f("ck_email_delivery_status"), "email_delivery", schema="analytics", type_="check"

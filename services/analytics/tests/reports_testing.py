@@ -12,8 +12,9 @@ from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-# Runs a send job (as the API answered it) as the worker would, once: its outcome.
-SendJob = Callable[[dict[str, Any]], Awaitable[str]]
+# Runs a send job (as the API answered it) as the worker would, once: its outcome. Keyword
+# arguments change the settings it runs with.
+SendJob = Callable[..., Awaitable[str]]
 SMTP_USER, SMTP_PASSWORD = "reports@shop.example.com", "pa55-W0rd-never-shown"
 
 

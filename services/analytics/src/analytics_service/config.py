@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from analytics_service.reports.destinations import (
@@ -32,6 +32,9 @@ class AnalyticsSettings(ServiceSettings):
     smtp_timeout_seconds: float = 20.0
     # Runs of a send job before its failed deliveries are final (retried with backoff between).
     email_send_attempts: int = 4
+    # SMTP connections a send job uses at once (each building, rendering and sending its own
+    # branches' reports, one after the other).
+    email_send_connections: int = Field(4, ge=1, le=16)
     # Tenants' report schedules due at the same time start up to this many seconds apart (each
     # tenant after its own fixed offset: reports/cron.py, stagger).
     email_schedule_stagger_seconds: int = 300

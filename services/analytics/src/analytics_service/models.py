@@ -364,6 +364,14 @@ for _kind in (
     _rows = GA4_ROW_TABLES[_kind]
     Index(f"ix_ga4_{_kind}_tenant_id_session_id", _rows.c.tenant_id, _rows.c.session_id)
     Index(f"ix_ga4_{_kind}_tenant_id_web_user_id", _rows.c.tenant_id, _rows.c.web_user_id)
+    # A branch's rows of a day (its daily report, its weekly summary, a task list of one branch)
+    # without reading the other branches' rows of that day.
+    Index(
+        f"ix_ga4_{_kind}_tenant_id_branch_id_day",
+        _rows.c.tenant_id,
+        _rows.c.branch_id,
+        _rows.c.day,
+    )
 # The current pulls of a data type (analytics.ga4_current_pulls), without the connection.
 Index(
     "ix_ga4_current_day_tenant_id_data_type_day",

@@ -61,11 +61,13 @@ def viewer(callers: Callers, tenant: uuid.UUID) -> Caller:
 
 @pytest.fixture
 def send_job(database: Database, app_settings: AnalyticsSettings, tenant: uuid.UUID) -> SendJob:
-    """Runs a job of the tenant (as the API answered it) as the worker would, once."""
+    """Runs a job of the tenant (as the API answered it) as the worker would, once; keyword
+    arguments change the settings it runs with."""
 
-    async def run(job: dict[str, Any]) -> str:
+    async def run(job: dict[str, Any], **settings: Any) -> str:
         job_id = uuid.UUID(job["id"])
-        return await run_send_job(database.sessionmaker, app_settings, tenant, job_id)
+        changed = app_settings.model_copy(update=settings)
+        return await run_send_job(database.sessionmaker, changed, tenant, job_id)
 
     return run
 

@@ -5,6 +5,7 @@ link; a refused recipient retried alone; jobs and history per tenant."""
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ from analytics_service.config import AnalyticsSettings
 from analytics_service.reports.sender import run_send_job
 from analytics_testing import Caller, Callers
 from common.db import Database
-from reports_testing import SMTP_PASSWORD, MailServer, SendJob
+from reports_testing import SMTP_PASSWORD, MailServer, SendJob, smtp_body
 
 pytestmark = pytest.mark.usefixtures("warehouse", "smtp_set")
 BASE = "/analytics/email"
@@ -238,6 +239,37 @@ async def test_an_empty_report_is_sent_when_the_request_says_so(
     assert plain is not None
     assert south["Subject"] == "Daily Branch Sales Report - 2026-11-19 - B2"
     assert "Revenue: 0.00\nPurchases: 0\nVisitors: 0\n" in plain.get_content().replace("\r\n", "\n")
+
+
+@pytest.mark.usefixtures("mappings")
+@pytest.mark.parametrize(("connections", "logins"), [(1, 1), (2, 2), (8, 2)])
+async def test_branches_go_out_over_up_to_the_configured_connections(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    send_job: SendJob,
+    mail_server: MailServer,
+    connections: int,
+    logins: int,
+) -> None:
+    job = await start(client, admin, report_date="2026-11-18")  # two branches, B1 and B2
+    assert await send_job(job, email_send_connections=connections) == "completed"
+    assert mail_server.logins == ["PLAIN:ok"] * logins
+    assert sorted(r.recipients[0] for r in mail_server.received) == [BOSS, NORTH, SOUTH]
+
+
+@pytest.mark.usefixtures("mappings")
+async def test_an_unreachable_server_leaves_every_delivery_for_the_retry(
+    client: httpx.AsyncClient, admin: Caller, send_job: SendJob
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    await client.put(f"{BASE}/smtp", json=smtp_body(port), headers=admin.headers)
+    job = await start(client, admin, report_date="2026-11-18")
+    assert await send_job(job) == "retry"
+    assert await history(client, admin, job["id"]) == [
+        ("B1", BOSS, "pending", 0), ("B1", NORTH, "pending", 0), ("B2", SOUTH, "pending", 0),
+    ]  # fmt: skip
 
 
 async def test_without_smtp_settings_the_job_fails(
