@@ -3,12 +3,13 @@ of reports/."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,28 @@ from analytics_service.models import (
     email_unsubscribe,
     smtp_setting,
 )
+
+# --- a daily report's parts ---------------------------------------------------------------------
+
+
+async def daily_report_parts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    day: date,
+    branch_code: str,
+    rows: int,
+    task_functions: dict[str, str],
+) -> dict[str, Any]:
+    """The first ``rows`` of each task list (kind -> SQL function) and the dashboard of one
+    branch's day, from one statement (a report is a thousand of these in a job)."""
+    task = ":tenant, 1, :rows, NULL, :branch, :day, :day"
+    columns = [f"analytics.{fn}({task}) AS {kind}" for kind, fn in task_functions.items()]
+    columns.append("analytics.dashboard(:tenant, :branch, :day, :day, 'day') AS dashboard")
+    statement = text("SELECT " + ", ".join(columns))  # function names from code, not input
+    values = {"tenant": tenant_id, "rows": rows, "branch": branch_code, "day": day}
+    row = (await session.execute(statement, values)).one()
+    return {k: json.loads(v) if isinstance(v, str) else v for k, v in row._mapping.items()}
+
 
 # --- mappings ----------------------------------------------------------------------------------
 
