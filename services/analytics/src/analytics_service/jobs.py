@@ -101,4 +101,5 @@ async def email_schedules() -> None:
     latest due time), which starts after the tenant's stagger (reports/cron.py)."""
     res = resources()
     queued = await queue_due(res.database.sessionmaker, res.settings, datetime.now(UTC))
-    logger.info("email schedules: {} send jobs queued", queued)
+    if queued:  # every minute: quiet when nothing was due
+        logger.info("email schedules: {} send jobs queued", queued)

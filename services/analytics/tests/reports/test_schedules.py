@@ -391,14 +391,55 @@ async def test_workers_running_at_once_queue_each_due_time_once(
         assert sorted(jobs) == sorted((r["schedule_id"], 1) for r in rows)
         assert advanced == 40
     finally:
-        async with engine.begin() as cleanup:
-            for statement in (
-                "DELETE FROM analytics.pgqueuer_log WHERE job_id IN (SELECT id FROM"
-                " analytics.pgqueuer WHERE convert_from(payload, 'UTF8')::jsonb ->> 'tenant_id'"
-                " = ANY(:tenants))",
-                "DELETE FROM analytics.pgqueuer"
-                " WHERE convert_from(payload, 'UTF8')::jsonb ->> 'tenant_id' = ANY(:tenants)",
-                "DELETE FROM analytics.email_job WHERE tenant_id::text = ANY(:tenants)",
-                "DELETE FROM analytics.email_schedule WHERE tenant_id::text = ANY(:tenants)",
-            ):
-                await cleanup.execute(text(statement), mine)
+        await _forget(engine, mine)
+
+
+async def _forget(engine: AsyncEngine, mine: dict[str, list[str]]) -> None:
+    """Deletes what a test committed for its tenants: their schedules, jobs and queue entries."""
+    async with engine.begin() as cleanup:
+        for statement in (
+            "DELETE FROM analytics.pgqueuer_log WHERE job_id IN (SELECT id FROM"
+            " analytics.pgqueuer WHERE convert_from(payload, 'UTF8')::jsonb ->> 'tenant_id'"
+            " = ANY(:tenants))",
+            "DELETE FROM analytics.pgqueuer"
+            " WHERE convert_from(payload, 'UTF8')::jsonb ->> 'tenant_id' = ANY(:tenants)",
+            "DELETE FROM analytics.email_job WHERE tenant_id::text = ANY(:tenants)",
+            "DELETE FROM analytics.email_schedule WHERE tenant_id::text = ANY(:tenants)",
+        ):
+            await cleanup.execute(text(statement), mine)
+
+
+async def test_the_workers_minute_schedule_queues_what_is_due_now(
+    engine: AsyncEngine, settings: AnalyticsSettings
+) -> None:
+    from analytics_service import jobs
+
+    tenant_id, schedule_id = uuid.uuid4(), uuid.uuid4()
+    due = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    daily = f"{due.minute} {due.hour} * * *"  # due a minute ago, and again tomorrow
+    row = {"tenant_id": tenant_id, "schedule_id": schedule_id, "kind": "weekly_summary",
+           "cron": daily, "time_zone": "UTC", "next_run_at": due}  # fmt: skip
+    jobs._resources = jobs.Resources(settings)
+    mine = {"tenants": [str(tenant_id)]}
+    try:
+        async with engine.begin() as setup:
+            await setup.execute(insert(email_schedule), [row])
+        await jobs.email_schedules()
+        async with engine.connect() as check:
+            made = (
+                await check.execute(
+                    text("SELECT kind, scheduled_for FROM analytics.email_job"
+                         " WHERE tenant_id::text = ANY(:tenants)"),
+                    mine,
+                )
+            ).all()  # fmt: skip
+            following = await check.scalar(
+                text("SELECT next_run_at FROM analytics.email_schedule WHERE schedule_id = :s"),
+                {"s": schedule_id},
+            )
+        assert [tuple(r) for r in made] == [("weekly_summary", due)]
+        assert following == due + timedelta(days=1)
+    finally:
+        await jobs._resources.database.dispose()
+        jobs._resources = None
+        await _forget(engine, mine)
