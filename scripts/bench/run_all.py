@@ -1,8 +1,8 @@
 """Every benchmark (``make bench``): each prints its figures as ratios to a baseline measured in the
 same run (auth: a bare FastAPI endpoint; ingestion and uploads: a plain COPY of the same rows;
 GA4: the fake Data API's raw serving rate; the pipeline: pandas on the same data; the dashboard: a
-plain count; signals: the plain daily sums of the same rows) and writes
-``var/bench/<name>.json``.
+plain count; signals: the plain daily sums of the same rows; email: bare aiosmtplib sending to the
+same SMTP server) and writes ``var/bench/<name>.json``.
 
 Usage: ``uv run python scripts/bench/run_all.py [--quick] [--duration S] [--concurrency N]
 [--batch-concurrency N] [--rounds R] [--warmup S] [--server-url URL]``. ``--quick`` is a ~3 s
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import auth_bench
 import dashboard_bench
+import email_bench
 import ga4_bench
 import ingestion_bench
 import pipeline_bench
@@ -35,6 +36,7 @@ BENCHMARKS = [
     pipeline_bench,
     dashboard_bench,
     signals_bench,
+    email_bench,
 ]
 
 

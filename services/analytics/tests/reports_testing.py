@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# Runs a send job (as the API answered it) as the worker would, once: its outcome. Keyword
+# arguments change the settings it runs with.
+SendJob = Callable[..., Awaitable[str]]
 SMTP_USER, SMTP_PASSWORD = "reports@shop.example.com", "pa55-W0rd-never-shown"
 
 

@@ -142,6 +142,7 @@ async def test_worker_schedules_are_visible_to_admins(
     assert response.status_code == 200
     schedules = [(s["name"], s["expression"]) for s in response.json()["schedules"]]
     assert schedules == [
+        ("analytics.email_schedules", "* * * * *"),
         ("analytics.partitions", "20 1 * * *"),
         ("analytics.pipeline_daily", "30 3 * * *"),
         ("analytics.signals_alert_cleanup", "0 2 * * *"),

@@ -1,5 +1,6 @@
 """Analytics' background work: the fact tables' monthly partitions made ahead, pipeline runs,
-report sending, and the series' momentum, spikes, value scores and alerts' clean-up."""
+the reports by email (send jobs, and the tenants' schedules queuing them), and the series'
+momentum, spikes, value scores and alerts' clean-up."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from analytics_service.facts import repository as facts_repository
 from analytics_service.pipeline.runner import payload_ids, run_pipeline, schedule_daily_runs
 from analytics_service.pipeline.service import PIPELINE_JOB
 from analytics_service.reports.jobs_service import SEND_JOB
+from analytics_service.reports.schedules_service import queue_due
 from analytics_service.reports.sender import SendLater, run_send_job
 from analytics_service.signals import runner as signals
 from analytics_service.signals.service import RUN_JOB as SIGNALS_RUN_JOB
@@ -94,6 +96,16 @@ async def send_reports(payload: dict[str, object]) -> None:
     outcome = await run_send_job(res.database.sessionmaker, res.settings, tenant_id, job_id)
     if outcome == "retry":
         raise SendLater(f"send job {job_id}: deliveries wait for another attempt")
+
+
+@jobset.cron("analytics.email_schedules", "* * * * *")
+async def email_schedules() -> None:
+    """Every minute: each tenant's report schedule come due queues one send job (for its
+    latest due time), which starts after the tenant's stagger (reports/cron.py)."""
+    res = resources()
+    queued = await queue_due(res.database.sessionmaker, res.settings, datetime.now(UTC))
+    if queued:  # every minute: quiet when nothing was due
+        logger.info("email schedules: {} send jobs queued", queued)
 
 
 # --- momentum, spikes, value scores and their alerts -----------------------------------------

@@ -364,6 +364,14 @@ for _kind in (
     _rows = GA4_ROW_TABLES[_kind]
     Index(f"ix_ga4_{_kind}_tenant_id_session_id", _rows.c.tenant_id, _rows.c.session_id)
     Index(f"ix_ga4_{_kind}_tenant_id_web_user_id", _rows.c.tenant_id, _rows.c.web_user_id)
+    # A branch's rows of a day (its daily report, its weekly summary, a task list of one branch)
+    # without reading the other branches' rows of that day.
+    Index(
+        f"ix_ga4_{_kind}_tenant_id_branch_id_day",
+        _rows.c.tenant_id,
+        _rows.c.branch_id,
+        _rows.c.day,
+    )
 # The current pulls of a data type (analytics.ga4_current_pulls), without the connection.
 Index(
     "ix_ga4_current_day_tenant_id_data_type_day",
@@ -409,6 +417,29 @@ smtp_setting = Table(
     Column("updated_at", _tz(), server_default=func.now(), nullable=False),
     CheckConstraint(f"tls_mode IN {_in(SMTP_TLS_MODES)}", name="tls_mode"),
 )
+REPORT_KINDS = ("daily_branch_report", "weekly_summary")
+# When a kind of report is sent by itself: a cron expression read in an IANA time zone.
+email_schedule = Table(
+    "email_schedule",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("schedule_id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("cron", String(100), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("enabled", Boolean, server_default="true", nullable=False),
+    # None: every branch with an enabled mapping when it runs.
+    Column("branch_codes", ARRAY(String(200))),
+    Column("skip_when_empty", Boolean, server_default="true", nullable=False),
+    # The next due time (None while disabled); the worker claims the rows past it.
+    Column("next_run_at", _tz()),
+    Column("last_run_at", _tz()),
+    Column("last_job_id", UUID(as_uuid=True)),
+    Column("created_at", _tz(), server_default=func.now(), nullable=False),
+    Column("updated_at", _tz(), server_default=func.now(), nullable=False),
+    CheckConstraint(f"kind IN {_in(REPORT_KINDS)}", name="kind"),
+    Index("ix_email_schedule_next_run_at", "next_run_at"),
+)
 EMAIL_JOB_STATUSES = ("queued", "processing", "completed", "failed")
 email_job = Table(
     "email_job",
@@ -416,22 +447,38 @@ email_job = Table(
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("job_id", UUID(as_uuid=True), primary_key=True),
     Column("status", String(16), server_default="queued", nullable=False),
+    Column("kind", String(32), server_default="daily_branch_report", nullable=False),
+    # The report's day; a weekly summary's Monday.
     Column("report_date", Date, nullable=False),
     # None: every branch with an enabled mapping when the job runs.
     Column("branch_codes", ARRAY(String(200))),
+    Column("skip_when_empty", Boolean, server_default="true", nullable=False),
     Column("requested_by", String(200), nullable=False),
+    # A scheduled job's schedule and due time (one job per due time).
+    Column("schedule_id", UUID(as_uuid=True)),
+    Column("scheduled_for", _tz()),
     Column("attempts", Integer, server_default="0", nullable=False),
     Column("sent", Integer, server_default="0", nullable=False),
     Column("failed", Integer, server_default="0", nullable=False),
+    Column("skipped", Integer, server_default="0", nullable=False),
     Column("error", Text),
     Column("created_at", _tz(), server_default=func.now(), nullable=False),
     Column("started_at", _tz()),
     Column("finished_at", _tz()),
     CheckConstraint(f"status IN {_in(EMAIL_JOB_STATUSES)}", name="status"),
+    CheckConstraint(f"kind IN {_in(REPORT_KINDS)}", name="kind"),
     Index("ix_email_job_tenant_id_created_at", "tenant_id", "created_at"),
+    Index(
+        "uq_email_job_tenant_id_schedule_id_scheduled_for",
+        "tenant_id",
+        "schedule_id",
+        "scheduled_for",
+        unique=True,
+    ),
 )
-DELIVERY_STATUSES = ("pending", "sent", "failed", "unsubscribed")
-# One row per (job, branch, recipient): a retry sends only what is not ``sent``.
+DELIVERY_STATUSES = ("pending", "sent", "failed", "unsubscribed", "skipped")
+# One row per (job, branch, recipient): a retry sends only what is ``pending``; a branch whose
+# report is empty is ``skipped`` (when the job says so), the reason in ``error``.
 email_delivery = Table(
     "email_delivery",
     metadata,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,9 +14,12 @@ import sales_data
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from analytics_service.config import AnalyticsSettings
+from analytics_service.reports.sender import run_send_job
 from analytics_testing import Caller, Callers
+from common.db import Database
 from common.testing.servers import free_port
-from reports_testing import MailServer, smtp_body
+from reports_testing import MailServer, SendJob, smtp_body
 
 
 @pytest.fixture
@@ -53,6 +57,19 @@ def admin(callers: Callers, tenant: uuid.UUID) -> Caller:
 @pytest.fixture
 def viewer(callers: Callers, tenant: uuid.UUID) -> Caller:
     return callers.user(tenant, "viewer")
+
+
+@pytest.fixture
+def send_job(database: Database, app_settings: AnalyticsSettings, tenant: uuid.UUID) -> SendJob:
+    """Runs a job of the tenant (as the API answered it) as the worker would, once; keyword
+    arguments change the settings it runs with."""
+
+    async def run(job: dict[str, Any], **settings: Any) -> str:
+        job_id = uuid.UUID(job["id"])
+        changed = app_settings.model_copy(update=settings)
+        return await run_send_job(database.sessionmaker, changed, tenant, job_id)
+
+    return run
 
 
 @pytest.fixture

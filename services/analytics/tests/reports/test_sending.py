@@ -5,6 +5,7 @@ link; a refused recipient retried alone; jobs and history per tenant."""
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ from analytics_service.config import AnalyticsSettings
 from analytics_service.reports.sender import run_send_job
 from analytics_testing import Caller, Callers
 from common.db import Database
-from reports_testing import SMTP_PASSWORD, MailServer
+from reports_testing import SMTP_PASSWORD, MailServer, SendJob, smtp_body
 
 pytestmark = pytest.mark.usefixtures("warehouse", "smtp_set")
 BASE = "/analytics/email"
@@ -186,6 +187,91 @@ async def test_named_branches_only_and_only_enabled_mappings(
     ]
 
 
+@pytest.mark.usefixtures("mappings")
+async def test_an_empty_branch_is_skipped_with_the_reason_and_counted(
+    client: httpx.AsyncClient, admin: Caller, send_job: SendJob, mail_server: MailServer
+) -> None:
+    mappings = (await client.get(f"{BASE}/mappings", headers=admin.headers)).json()["data"]
+    b4 = next(m["id"] for m in mappings if m["branch_code"] == "B4")
+    enable = await client.patch(
+        f"{BASE}/mappings/{b4}", json={"enabled": True}, headers=admin.headers
+    )
+    assert enable.status_code == 200
+    job = await start(client, admin, report_date="2026-11-18")
+    assert await send_job(job) == "completed"
+    assert sorted(r.recipients[0] for r in mail_server.received) == [BOSS, NORTH, SOUTH]
+    done = (await client.get(f"{BASE}/jobs/{job['id']}", headers=admin.headers)).json()
+    assert (done["status"], done["sent"], done["failed"], done["skipped"], done["error"]) == (
+        "completed", 3, 0, 1, None
+    )  # fmt: skip
+    rows = (await client.get(f"{BASE}/history", headers=admin.headers)).json()["data"]
+    assert {r["recipient"]: (r["status"], r["attempts"], r["error"]) for r in rows} == {
+        BOSS: ("sent", 1, None), NORTH: ("sent", 1, None), SOUTH: ("sent", 1, None),
+        QUIET: ("skipped", 0, "no activity at branch B4 on 2026-11-18"),
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("mappings")
+async def test_a_job_whose_reports_are_all_empty_never_connects(
+    client: httpx.AsyncClient, admin: Caller, send_job: SendJob, mail_server: MailServer
+) -> None:
+    job = await start(client, admin, report_date="2026-11-19")
+    assert await send_job(job) == "completed"
+    assert (mail_server.received, mail_server.logins) == ([], [])
+    assert await history(client, admin, job["id"]) == [
+        ("B1", BOSS, "skipped", 0), ("B1", NORTH, "skipped", 0), ("B2", SOUTH, "skipped", 0),
+    ]  # fmt: skip
+    done = (await client.get(f"{BASE}/jobs/{job['id']}", headers=admin.headers)).json()
+    assert (done["status"], done["sent"], done["skipped"]) == ("completed", 0, 3)
+
+
+@pytest.mark.usefixtures("mappings")
+async def test_an_empty_report_is_sent_when_the_request_says_so(
+    client: httpx.AsyncClient, admin: Caller, send_job: SendJob, mail_server: MailServer
+) -> None:
+    job = await start(
+        client, admin, report_date="2026-11-19", branch_codes=["B2"], skip_when_empty=False
+    )
+    assert job["skip_when_empty"] is False
+    assert await send_job(job) == "completed"
+    (south,) = mail_server.to(SOUTH)
+    plain = south.get_body(("plain",))
+    assert plain is not None
+    assert south["Subject"] == "Daily Branch Sales Report - 2026-11-19 - B2"
+    assert "Revenue: 0.00\nPurchases: 0\nVisitors: 0\n" in plain.get_content().replace("\r\n", "\n")
+
+
+@pytest.mark.usefixtures("mappings")
+@pytest.mark.parametrize(("connections", "logins"), [(1, 1), (2, 2), (8, 2)])
+async def test_branches_go_out_over_up_to_the_configured_connections(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    send_job: SendJob,
+    mail_server: MailServer,
+    connections: int,
+    logins: int,
+) -> None:
+    job = await start(client, admin, report_date="2026-11-18")  # two branches, B1 and B2
+    assert await send_job(job, email_send_connections=connections) == "completed"
+    assert mail_server.logins == ["PLAIN:ok"] * logins
+    assert sorted(r.recipients[0] for r in mail_server.received) == [BOSS, NORTH, SOUTH]
+
+
+@pytest.mark.usefixtures("mappings")
+async def test_an_unreachable_server_leaves_every_delivery_for_the_retry(
+    client: httpx.AsyncClient, admin: Caller, send_job: SendJob
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    await client.put(f"{BASE}/smtp", json=smtp_body(port), headers=admin.headers)
+    job = await start(client, admin, report_date="2026-11-18")
+    assert await send_job(job) == "retry"
+    assert await history(client, admin, job["id"]) == [
+        ("B1", BOSS, "pending", 0), ("B1", NORTH, "pending", 0), ("B2", SOUTH, "pending", 0),
+    ]  # fmt: skip
+
+
 async def test_without_smtp_settings_the_job_fails(
     client: httpx.AsyncClient,
     admin: Caller,
@@ -266,6 +352,9 @@ async def test_tenants_see_only_their_jobs_and_history(
         {"report_date": "2026-11-18", "branch_codes": []},
         {"report_date": "2026-11-18", "branch_codes": [""]},
         {"report_date": "2026-11-18", "extra": True},
+        {"report_date": "2026-11-18", "skip_when_empty": "maybe"},
+        {"report_date": "2026-11-18", "kind": "monthly"},
+        {"report_date": "2026-11-18", "kind": "weekly_summary"},  # a Wednesday
     ],
 )
 async def test_bad_send_requests_are_422_problems(

@@ -1,5 +1,5 @@
-"""/analytics/email: branch mappings and SMTP settings (admins write, viewers read), report
-previews, send jobs and their history, and the signed unsubscribe link."""
+"""/analytics/email: branch mappings, SMTP settings and report schedules (admins write, viewers
+read), report previews, send jobs and their history, and the signed unsubscribe link."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import jobs_service, service
+from analytics_service.reports import jobs_service, schedules_service, service
 from analytics_service.reports.schemas import (
     DeliveryPage,
     JobOut,
@@ -20,6 +20,10 @@ from analytics_service.reports.schemas import (
     MappingOut,
     MappingPatch,
     PreviewQuery,
+    ScheduleIn,
+    ScheduleList,
+    ScheduleOut,
+    SchedulePatch,
     SendIn,
     SmtpIn,
     SmtpOut,
@@ -35,7 +39,7 @@ Admin = Annotated[Principal, TenantRole("admin")]
 Viewer = Annotated[Principal, TenantRole("viewer")]
 
 
-def _settings(request: Request) -> AnalyticsSettings:
+async def _settings(request: Request) -> AnalyticsSettings:
     settings: AnalyticsSettings = request.app.state.settings
     return settings
 
@@ -105,17 +109,18 @@ async def test_smtp(
 async def preview(
     query: Annotated[PreviewQuery, Query()], session: DbSession, caller: Viewer
 ) -> HTMLResponse:
-    """A branch's daily report for a day, as the HTML its recipients get."""
+    """A branch's report (daily, or the weekly summary of the week from a Monday), as the HTML
+    its recipients get."""
     html = await service.preview(
-        session, caller.require_tenant(), query.report_date, query.branch_code
+        session, caller.require_tenant(), query.kind, query.report_date, query.branch_code
     )
     return HTMLResponse(html)
 
 
 @router.post("/send-reports", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
 async def send_reports(body: SendIn, session: DbSession, caller: Admin) -> JobOut:
-    """Queue a job sending the day's report of each branch (default: every enabled mapping's)
-    to its recipients; follow it at /analytics/email/jobs/{id}."""
+    """Queue a job sending the day's report (or the week's summary) of each branch (default:
+    every enabled mapping's) to its recipients; follow it at /analytics/email/jobs/{id}."""
     return await jobs_service.start(session, caller.require_tenant(), body, caller.label)
 
 
@@ -148,12 +153,45 @@ async def history(
     return await jobs_service.history(session, caller.require_tenant(), job_id, limit, offset)
 
 
+@router.get("/schedules", response_model=ScheduleList)
+async def list_schedules(session: DbSession, caller: Viewer) -> ScheduleList:
+    """The tenant's report schedules, oldest first, with their next and last due times."""
+    return await schedules_service.list_schedules(session, caller.require_tenant())
+
+
+@router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
+async def add_schedule(body: ScheduleIn, session: DbSession, caller: Admin) -> ScheduleOut:
+    """Send a kind of report by itself: a cron expression read in an IANA time zone."""
+    return await schedules_service.add_schedule(session, caller.require_tenant(), body)
+
+
+@router.get("/schedules/{schedule_id}", response_model=ScheduleOut)
+async def get_schedule(schedule_id: uuid.UUID, session: DbSession, caller: Viewer) -> ScheduleOut:
+    """One report schedule."""
+    return await schedules_service.get_schedule(session, caller.require_tenant(), schedule_id)
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ScheduleOut)
+async def update_schedule(
+    schedule_id: uuid.UUID, body: SchedulePatch, session: DbSession, caller: Admin
+) -> ScheduleOut:
+    """Change a schedule; a new time, zone or switch counts its next run from now."""
+    tenant_id = caller.require_tenant()
+    return await schedules_service.update_schedule(session, tenant_id, schedule_id, body)
+
+
+@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_schedule(schedule_id: uuid.UUID, session: DbSession, caller: Admin) -> None:
+    """Remove a report schedule (jobs it queued stay)."""
+    await schedules_service.delete_schedule(session, caller.require_tenant(), schedule_id)
+
+
 _DONE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title>
 </head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
-<p>You will no longer receive Meridian's daily branch reports.</p></body></html>"""
+<p>You will no longer receive Meridian's branch reports.</p></body></html>"""
 _CONFIRM = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title>
 </head><body style="font-family:Arial,sans-serif;background:#ffffff;color:#1f2933;">
-<form method="post"><p>Stop receiving Meridian's daily branch reports?</p>
+<form method="post"><p>Stop receiving Meridian's branch reports?</p>
 <button type="submit">Unsubscribe</button></form></body></html>"""
 
 

@@ -4,6 +4,7 @@ and the signed unsubscribe link honoured."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -22,12 +23,17 @@ def _job_out(row: Row[Any]) -> JobOut:
     return JobOut(
         id=row.job_id,
         status=row.status,
+        kind=row.kind,
         report_date=row.report_date,
         branch_codes=row.branch_codes,
+        skip_when_empty=row.skip_when_empty,
         requested_by=row.requested_by,
+        schedule_id=row.schedule_id,
+        scheduled_for=row.scheduled_for,
         attempts=row.attempts,
         sent=row.sent,
         failed=row.failed,
+        skipped=row.skipped,
         error=row.error,
         created_at=row.created_at,
         started_at=row.started_at,
@@ -39,11 +45,23 @@ async def start(
     session: AsyncSession, tenant_id: uuid.UUID, body: SendIn, requested_by: str
 ) -> JobOut:
     """Record a queued job and queue it (both or neither)."""
-    codes = sorted(set(body.branch_codes)) if body.branch_codes else None
-    row = await repository.add_job(session, tenant_id, body.report_date, codes, requested_by)
-    payload = {"tenant_id": str(tenant_id), "job_id": str(row.job_id)}
-    await enqueue(session, "analytics", SEND_JOB, payload)
+    values = body.model_dump()
+    values["branch_codes"] = sorted(set(body.branch_codes)) if body.branch_codes else None
+    row = await queue(session, tenant_id, {**values, "requested_by": requested_by})
     return _job_out(row)
+
+
+async def queue(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    values: dict[str, Any],
+    delay: timedelta | None = None,
+) -> Row[Any]:
+    """A job recorded and queued for the worker (``delay`` later), in the caller's transaction."""
+    row = await repository.add_job(session, tenant_id, values)
+    payload = {"tenant_id": str(tenant_id), "job_id": str(row.job_id)}
+    await enqueue(session, "analytics", SEND_JOB, payload, delay=delay)
+    return row
 
 
 async def get_job(session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID) -> JobOut:

@@ -1,5 +1,6 @@
 """Mail out through a tenant's SMTP server (aiosmtplib): the server's settings with the password
-decrypted, messages of an HTML and a plain-text part, and one connection per batch."""
+decrypted, messages of an HTML and a plain-text part, and one connection per batch, made to an
+address the SMTP destination policy allows (destinations.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy import Row
 
+from analytics_service.reports.destinations import SmtpPolicy, open_socket, resolve
 from common.crypto import SecretBox
 
 
@@ -68,16 +70,26 @@ def build_message(sender: str, mail: Mail) -> EmailMessage:
 
 
 @asynccontextmanager
-async def connected(server: SmtpServer, seconds: float) -> AsyncIterator[aiosmtplib.SMTP]:
-    """A logged-in connection (TLS as the settings say), closed afterwards."""
+async def connected(
+    server: SmtpServer, seconds: float, policy: SmtpPolicy
+) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A logged-in connection (TLS as the settings say), closed afterwards. The host is resolved
+    now and each address checked (DestinationDenied); the socket goes to a checked address, and
+    TLS still verifies the certificate against the host's name."""
+    addresses = await resolve(policy, server.host, server.port, seconds)
+    sock = await open_socket(addresses, server.port, seconds)
     client = aiosmtplib.SMTP(
         hostname=server.host,
-        port=server.port,
+        sock=sock,
         use_tls=server.tls_mode == "tls",
         start_tls=server.tls_mode == "starttls",
         timeout=seconds,  # each SMTP command's
     )
-    await client.connect()
+    try:
+        await client.connect()
+    except BaseException:
+        sock.close()
+        raise
     try:
         if server.username and server.password is not None:
             await client.login(server.username, server.password)

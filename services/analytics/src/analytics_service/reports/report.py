@@ -14,9 +14,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.reports import repository
 from analytics_service.reports.sections import money, sections
-from analytics_service.sales import repository as sales
-from analytics_service.sales.schemas import StatsQuery, TaskQuery
 
 ROWS = 50  # of each task list
 TOP = 10  # searches and pages
@@ -54,17 +53,19 @@ class Report:
             self.metrics[k] for k in ("visitors", "purchases", "searches", "abandoned_carts")
         )
 
+    @property
+    def empty_reason(self) -> str:
+        return f"no activity at branch {self.branch_code} on {self.report_date}"
+
 
 async def build(
     session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
 ) -> Report:
-    day = {"location_id": branch_code, "start_date": report_date, "end_date": report_date}
-    query = TaskQuery(page=1, limit=ROWS, **day)
-    tasks = {
-        kind: await sales.task_page(session, function, tenant_id, query)
-        for kind, function in TASK_FUNCTIONS.items()
-    }
-    dashboard = await sales.dashboard(session, tenant_id, StatsQuery(**day))
+    parts = await repository.daily_report_parts(
+        session, tenant_id, report_date, branch_code, ROWS, TASK_FUNCTIONS
+    )
+    dashboard = parts.pop("dashboard")
+    tasks = parts
     names = [s["location_name"] for s in dashboard["locationStats"]]
     return Report(
         report_date=report_date,
@@ -87,7 +88,8 @@ def _top_searches(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 @lru_cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The reports' templates (templates/), HTML escaped, an undefined name an error."""
     env = Environment(
         loader=PackageLoader("analytics_service.reports", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=False),
@@ -108,7 +110,7 @@ def render(report: Report, unsubscribe_url: str | None = None) -> tuple[str, str
         "sections": sections(report.tasks),
         "unsubscribe_url": unsubscribe_url,
     }
-    env = _environment()
+    env = environment()
     html = env.get_template("daily_report.html").render(context)
     text = env.get_template("daily_report.txt").render(context)
     return html, text

@@ -1,13 +1,15 @@
-"""Mappings, SMTP settings, send jobs, deliveries and unsubscribes: every statement of reports/."""
+"""Mappings, SMTP settings, send jobs, deliveries, unsubscribes and schedules: every statement
+of reports/."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +17,32 @@ from analytics_service.models import (
     email_delivery,
     email_job,
     email_mapping,
+    email_schedule,
     email_unsubscribe,
     smtp_setting,
 )
+
+# --- a daily report's parts ---------------------------------------------------------------------
+
+
+async def daily_report_parts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    day: date,
+    branch_code: str,
+    rows: int,
+    task_functions: dict[str, str],
+) -> dict[str, Any]:
+    """The first ``rows`` of each task list (kind -> SQL function) and the dashboard of one
+    branch's day, from one statement (a report is a thousand of these in a job)."""
+    task = ":tenant, 1, :rows, NULL, :branch, :day, :day"
+    columns = [f"analytics.{fn}({task}) AS {kind}" for kind, fn in task_functions.items()]
+    columns.append("analytics.dashboard(:tenant, :branch, :day, :day, 'day') AS dashboard")
+    statement = text("SELECT " + ", ".join(columns))  # function names from code, not input
+    values = {"tenant": tenant_id, "rows": rows, "branch": branch_code, "day": day}
+    row = (await session.execute(statement, values)).one()
+    return {k: json.loads(v) if isinstance(v, str) else v for k, v in row._mapping.items()}
+
 
 # --- mappings ----------------------------------------------------------------------------------
 
@@ -70,6 +95,11 @@ async def delete_mapping(
     return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
 
+async def count_mappings(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).where(email_mapping.c.tenant_id == tenant_id)
+    return await session.scalar(query) or 0
+
+
 async def enabled_mappings(
     session: AsyncSession, tenant_id: uuid.UUID, branch_codes: list[str] | None
 ) -> Sequence[Row[Any]]:
@@ -109,24 +139,12 @@ async def delete_smtp(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
 # --- send jobs and deliveries ------------------------------------------------------------------
 
 
-async def add_job(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    report_date: date,
-    branch_codes: list[str] | None,
-    requested_by: str,
-) -> Row[Any]:
+async def add_job(session: AsyncSession, tenant_id: uuid.UUID, values: dict[str, Any]) -> Row[Any]:
+    """A queued job: kind, report_date, branch_codes, skip_when_empty, requested_by (and a
+    scheduled one's schedule_id and scheduled_for)."""
     statement = (
-        insert(email_job)
-        .values(
-            tenant_id=tenant_id,
-            job_id=uuid.uuid4(),
-            report_date=report_date,
-            branch_codes=branch_codes,
-            requested_by=requested_by,
-        )
-        .returning(email_job)
-    )
+        insert(email_job).values(tenant_id=tenant_id, job_id=uuid.uuid4(), **values)
+    ).returning(email_job)
     return (await session.execute(statement)).one()
 
 
@@ -172,23 +190,33 @@ async def claim_job(
 async def finish_job(
     session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID, status: str, error: str | None
 ) -> None:
-    sent, failed = await delivery_counts(session, tenant_id, job_id)
+    sent, failed, skipped = await delivery_counts(session, tenant_id, job_id)
     await session.execute(
         update(email_job)
         .where(_job(tenant_id, job_id))
-        .values(status=status, sent=sent, failed=failed, error=error, finished_at=func.now())
+        .values(
+            status=status,
+            sent=sent,
+            failed=failed,
+            skipped=skipped,
+            error=error,
+            finished_at=func.now(),
+        )
     )
 
 
 async def delivery_counts(
     session: AsyncSession, tenant_id: uuid.UUID, job_id: uuid.UUID
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
+    """(sent, failed, skipped) deliveries of the job."""
+    status = email_delivery.c.status
     query = select(
-        func.count().filter(email_delivery.c.status == "sent"),
-        func.count().filter(email_delivery.c.status == "failed"),
+        func.count().filter(status == "sent"),
+        func.count().filter(status == "failed"),
+        func.count().filter(status == "skipped"),
     ).where(email_delivery.c.tenant_id == tenant_id, email_delivery.c.job_id == job_id)
-    sent, failed = (await session.execute(query)).one()
-    return sent, failed
+    sent, failed, skipped = (await session.execute(query)).one()
+    return sent, failed, skipped
 
 
 async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -266,3 +294,95 @@ async def unsubscribe(session: AsyncSession, tenant_id: uuid.UUID, email: str) -
 async def unsubscribed(session: AsyncSession, tenant_id: uuid.UUID) -> set[str]:
     query = select(email_unsubscribe.c.email).where(email_unsubscribe.c.tenant_id == tenant_id)
     return set((await session.scalars(query)).all())
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def _schedule(tenant_id: uuid.UUID, schedule_id: uuid.UUID) -> Any:
+    return (email_schedule.c.tenant_id == tenant_id) & (email_schedule.c.schedule_id == schedule_id)
+
+
+async def list_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Row[Any]]:
+    query = select(email_schedule).where(email_schedule.c.tenant_id == tenant_id)
+    order = (email_schedule.c.created_at, email_schedule.c.schedule_id)
+    return (await session.execute(query.order_by(*order))).all()
+
+
+async def count_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    query = select(func.count()).where(email_schedule.c.tenant_id == tenant_id)
+    return await session.scalar(query) or 0
+
+
+async def get_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> Row[Any] | None:
+    query = select(email_schedule).where(_schedule(tenant_id, schedule_id))
+    return (await session.execute(query)).first()
+
+
+async def add_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, values: dict[str, Any]
+) -> Row[Any]:
+    statement = (
+        insert(email_schedule)
+        .values(tenant_id=tenant_id, schedule_id=uuid.uuid4(), **values)
+        .returning(email_schedule)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def update_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID, values: dict[str, Any]
+) -> Row[Any] | None:
+    statement = (
+        update(email_schedule)
+        .where(_schedule(tenant_id, schedule_id))
+        .values(**values, updated_at=func.now())
+        .returning(email_schedule)
+    )
+    return (await session.execute(statement)).first()
+
+
+async def delete_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> bool:
+    statement = delete(email_schedule).where(_schedule(tenant_id, schedule_id))
+    return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+
+async def lock_tenant_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Until the transaction ends, another one adding the tenant's default schedule waits."""
+    key = func.hashtextextended(f"analytics.email_schedule:{tenant_id}", 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def claim_due_schedules(
+    session: AsyncSession, now: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Enabled schedules due by ``now``, locked for this transaction; rows another worker holds
+    are skipped (it is queuing them), so a due time is queued once however many workers run."""
+    query = (
+        select(email_schedule)
+        .where(email_schedule.c.enabled, email_schedule.c.next_run_at <= now)
+        .order_by(email_schedule.c.next_run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).all()
+
+
+async def mark_schedule_run(
+    session: AsyncSession,
+    schedule: Row[Any],
+    next_run_at: datetime,
+    ran_for: datetime,
+    job_id: uuid.UUID,
+) -> None:
+    """A due time queued: when the schedule is next due, and what it last queued."""
+    statement = (
+        update(email_schedule)
+        .where(_schedule(schedule.tenant_id, schedule.schedule_id))
+        .values(next_run_at=next_run_at, last_run_at=ran_for, last_job_id=job_id)
+    )
+    await session.execute(statement)

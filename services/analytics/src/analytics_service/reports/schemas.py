@@ -1,4 +1,5 @@
-"""Mappings, SMTP settings, send jobs and their history as the API takes and shows them."""
+"""Mappings, SMTP settings, send jobs, their history and schedules as the API takes and shows
+them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
+from analytics_service.reports.cron import check_cron, check_time_zone
 from common.fields import IsoDate
 
 BranchCode = Annotated[
@@ -23,7 +26,8 @@ BranchCode = Annotated[
 ]
 TlsMode = Literal["none", "starttls", "tls"]
 JobStatus = Literal["queued", "processing", "completed", "failed"]
-DeliveryStatus = Literal["pending", "sent", "failed", "unsubscribed"]
+DeliveryStatus = Literal["pending", "sent", "failed", "unsubscribed", "skipped"]
+ReportKind = Literal["daily_branch_report", "weekly_summary"]
 # GA4 began in 2020: a report date outside this century is a mistake, not a question.
 ReportDate = Annotated[IsoDate, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
 MAX_RECIPIENTS = 50
@@ -99,23 +103,45 @@ class SmtpTestOut(BaseModel):
     sent_to: str
 
 
-class SendIn(BaseModel):
+class ReportOf(BaseModel):
+    """A kind of report and its day: a weekly summary's is the Monday its week begins."""
+
     model_config = ConfigDict(extra="forbid")
-    report_date: ReportDate
+    kind: ReportKind = Field(
+        "daily_branch_report", description="daily_branch_report or weekly_summary."
+    )
+    report_date: ReportDate = Field(description="The day; a weekly summary's Monday.")
+
+    @model_validator(mode="after")
+    def _weeks_begin_on_monday(self) -> ReportOf:
+        if self.kind == "weekly_summary" and self.report_date.weekday() != 0:
+            raise ValueError("a weekly summary's report_date is the Monday its week begins")
+        return self
+
+
+class SendIn(ReportOf):
     branch_codes: list[BranchCode] | None = Field(
         None, min_length=1, max_length=500, description="Default: every enabled mapping's."
+    )
+    skip_when_empty: bool = Field(
+        True, description="A branch without activity gets no email (its deliveries: skipped)."
     )
 
 
 class JobOut(BaseModel):
     id: uuid.UUID
     status: JobStatus
+    kind: ReportKind
     report_date: date
     branch_codes: list[str] | None
+    skip_when_empty: bool
     requested_by: str
+    schedule_id: uuid.UUID | None
+    scheduled_for: datetime | None
     attempts: int
     sent: int
     failed: int
+    skipped: int
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -150,9 +176,7 @@ class DeliveryPage(BaseModel):
     has_more: bool
 
 
-class PreviewQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    report_date: ReportDate
+class PreviewQuery(ReportOf):
     branch_code: BranchCode
 
 
@@ -162,3 +186,76 @@ class UnsubscribeQuery(BaseModel):
         min_length=3, max_length=320, pattern=r"^[^\x00-\x1f\x7f\s]+@[^\x00-\x1f\x7f\s]+$"
     )
     signature: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+Cron = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(check_cron),
+    Field(description="Five fields, read in time_zone: minute (one number), hour, day of the "
+                      "month, month, day of the week. Monday 08:00: '0 8 * * 1'."),
+]  # fmt: skip
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(check_time_zone),
+    Field(description="IANA time zone the cron expression is read in (Europe/Paris, UTC)."),
+]
+ScheduleBranches = Annotated[
+    list[BranchCode] | None,
+    Field(min_length=1, max_length=500, description="Default: every enabled mapping's."),
+]
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: ReportKind
+    cron: Cron
+    time_zone: TimeZone
+    enabled: bool = True
+    branch_codes: ScheduleBranches = None
+    skip_when_empty: bool = Field(
+        True, description="A branch without activity gets no email (its deliveries: skipped)."
+    )
+
+
+class SchedulePatch(BaseModel):
+    """Only what is given changes; ``branch_codes: null`` means every enabled mapping."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ReportKind | None = None
+    cron: Cron | None = None
+    time_zone: TimeZone | None = None
+    enabled: bool | None = None
+    branch_codes: ScheduleBranches = None
+    skip_when_empty: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_but_branches(self) -> SchedulePatch:
+        nulls = sorted(
+            k for k in self.model_fields_set - {"branch_codes"} if getattr(self, k) is None
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} may not be null")
+        return self
+
+
+class ScheduleOut(BaseModel):
+    id: uuid.UUID
+    kind: ReportKind
+    cron: str
+    time_zone: str
+    enabled: bool
+    branch_codes: list[str] | None
+    skip_when_empty: bool
+    next_run_at: datetime | None = Field(description="The next due time (none while disabled).")
+    last_run_at: datetime | None = Field(description="The due time of the last job queued.")
+    last_job_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleList(BaseModel):
+    data: list[ScheduleOut]

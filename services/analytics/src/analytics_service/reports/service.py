@@ -12,7 +12,9 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.config import AnalyticsSettings
-from analytics_service.reports import mailer, report, repository
+from analytics_service.reports import mailer, repository, schedules_service
+from analytics_service.reports.destinations import DestinationDenied, resolve
+from analytics_service.reports.kinds import KINDS
 from analytics_service.reports.schemas import (
     MappingIn,
     MappingList,
@@ -22,7 +24,9 @@ from analytics_service.reports.schemas import (
     SmtpOut,
     SmtpTestOut,
 )
-from common.errors import Conflict, NotFound, Upstream
+from common.errors import Conflict, NotFound, Unprocessable, Upstream
+
+RESOLVE_SECONDS = 5.0  # a host name's lookup when settings are saved
 
 
 def _mapping_out(row: Row[Any]) -> MappingOut:
@@ -51,12 +55,14 @@ async def get_mapping(
 
 
 async def add_mapping(session: AsyncSession, tenant_id: uuid.UUID, body: MappingIn) -> MappingOut:
+    """A new mapping; a tenant's first one brings the default weekly summary schedule."""
     row = await repository.add_mapping(session, tenant_id, body.model_dump())
     if row is None:
         raise Conflict(
             f"Branch {body.branch_code} has a mapping already; change that one.",
             type_slug="mapping-exists",
         )
+    await schedules_service.add_default(session, tenant_id)
     return _mapping_out(row)
 
 
@@ -101,7 +107,9 @@ async def get_smtp(session: AsyncSession, tenant_id: uuid.UUID) -> SmtpOut:
 async def put_smtp(
     session: AsyncSession, settings: AnalyticsSettings, tenant_id: uuid.UUID, body: SmtpIn
 ) -> SmtpOut:
-    """Replace the settings; the password is sealed, and kept when none is given."""
+    """Replace the settings; the password is sealed, and kept when none is given. A host that
+    does not resolve, or resolves to an address the service may not connect to, is a 422."""
+    await check_destination(settings, body.host, body.port)
     values = body.model_dump(exclude={"password"})
     if body.password is not None:
         box = mailer.secret_box(settings.email_secret.get_secret_value())
@@ -109,6 +117,19 @@ async def put_smtp(
     elif body.username is None:
         values["password_cipher"] = None
     return _smtp_out(await repository.put_smtp(session, tenant_id, values))
+
+
+async def check_destination(settings: AnalyticsSettings, host: str, port: int) -> None:
+    try:
+        await resolve(settings.smtp_policy, host, port, RESOLVE_SECONDS)
+    except DestinationDenied as exc:
+        raise Unprocessable.at(
+            ["body", "host"], str(exc), type_slug="smtp-destination-denied"
+        ) from exc
+    except OSError as exc:  # socket.gaierror, TimeoutError
+        raise Unprocessable.at(
+            ["body", "host"], f"{host} does not resolve ({exc}).", type_slug="smtp-host-unknown"
+        ) from exc
 
 
 async def delete_smtp(session: AsyncSession, tenant_id: uuid.UUID) -> None:
@@ -140,8 +161,12 @@ async def send_test(
         text="This test message shows that Meridian can send reports through this server.\n",
     )
     try:
-        async with mailer.connected(server, settings.smtp_timeout_seconds) as client:
+        async with mailer.connected(
+            server, settings.smtp_timeout_seconds, settings.smtp_policy
+        ) as client:
             await client.send_message(mailer.build_message(server.from_address, mail))
+    except DestinationDenied as exc:
+        raise Unprocessable(str(exc), type_slug="smtp-destination-denied") from exc
     except (aiosmtplib.SMTPException, OSError) as exc:
         logger.warning("SMTP test of tenant {} failed: {}", tenant_id, mailer.describe(exc))
         raise Upstream(
@@ -152,8 +177,9 @@ async def send_test(
 
 
 async def preview(
-    session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
+    session: AsyncSession, tenant_id: uuid.UUID, kind: str, report_date: date, branch_code: str
 ) -> str:
     """The report's HTML as it would be sent (without a recipient's unsubscribe link)."""
-    built = await report.build(session, tenant_id, report_date, branch_code)
-    return report.render(built)[0]
+    chosen = KINDS[kind]
+    built = await chosen.build(session, tenant_id, report_date, branch_code)
+    return chosen.render(built, None)[0]

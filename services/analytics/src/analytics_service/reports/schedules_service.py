@@ -1,0 +1,170 @@
+"""Report schedules of the caller's tenant (a kind of report, a cron expression read in an IANA
+time zone), the weekly summary a tenant gets by default, and the worker's queuing of the
+schedules come due as send jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics_service.config import AnalyticsSettings
+from analytics_service.reports import cron, jobs_service, repository
+from analytics_service.reports.schemas import ScheduleIn, ScheduleList, ScheduleOut, SchedulePatch
+from common.errors import Conflict, NotFound
+
+MAX_SCHEDULES = 20  # per tenant
+BATCH = 100  # schedules claimed per transaction
+# FanPulse's weekly email, Monday 08:00 UTC (SEEDS.md): what a tenant mapping its first branch
+# gets until it changes it.
+DEFAULT_WEEKLY = {"kind": "weekly_summary", "cron": "0 8 * * 1", "time_zone": "UTC"}
+
+
+def _out(row: Row[Any]) -> ScheduleOut:
+    return ScheduleOut(
+        id=row.schedule_id,
+        kind=row.kind,
+        cron=row.cron,
+        time_zone=row.time_zone,
+        enabled=row.enabled,
+        branch_codes=row.branch_codes,
+        skip_when_empty=row.skip_when_empty,
+        next_run_at=row.next_run_at,
+        last_run_at=row.last_run_at,
+        last_job_id=row.last_job_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _next_run(values: dict[str, Any]) -> datetime | None:
+    if not values["enabled"]:
+        return None
+    return cron.next_run(values["cron"], values["time_zone"], datetime.now(UTC))
+
+
+def _branches(codes: list[str] | None) -> list[str] | None:
+    return sorted(set(codes)) if codes else None
+
+
+async def list_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> ScheduleList:
+    return ScheduleList(data=[_out(r) for r in await repository.list_schedules(session, tenant_id)])
+
+
+async def get_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> ScheduleOut:
+    row = await repository.get_schedule(session, tenant_id, schedule_id)
+    if row is None:
+        raise NotFound("No such report schedule.")
+    return _out(row)
+
+
+async def add_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, body: ScheduleIn
+) -> ScheduleOut:
+    await repository.lock_tenant_schedules(session, tenant_id)  # the count holds until commit
+    if await repository.count_schedules(session, tenant_id) >= MAX_SCHEDULES:
+        raise Conflict(
+            f"A tenant has at most {MAX_SCHEDULES} report schedules; change or delete one.",
+            type_slug="too-many-schedules",
+        )
+    values = {**body.model_dump(), "branch_codes": _branches(body.branch_codes)}
+    row = await repository.add_schedule(
+        session, tenant_id, {**values, "next_run_at": _next_run(values)}
+    )
+    return _out(row)
+
+
+async def update_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID, body: SchedulePatch
+) -> ScheduleOut:
+    """Change what is given; a changed time, zone or switch counts the next run from now."""
+    current = await repository.get_schedule(session, tenant_id, schedule_id)
+    if current is None:
+        raise NotFound("No such report schedule.")
+    changes = body.model_dump(exclude_unset=True)
+    if "branch_codes" in changes:
+        changes["branch_codes"] = _branches(changes["branch_codes"])
+    if changes.keys() & {"cron", "time_zone", "enabled"}:
+        changes["next_run_at"] = _next_run({**current._asdict(), **changes})
+    if not changes:
+        return _out(current)
+    row = await repository.update_schedule(session, tenant_id, schedule_id, changes)
+    assert row is not None  # read above in this transaction
+    return _out(row)
+
+
+async def delete_schedule(
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+) -> None:
+    if not await repository.delete_schedule(session, tenant_id, schedule_id):
+        raise NotFound("No such report schedule.")
+
+
+async def add_default(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The weekly summary, Monday 08:00 UTC, for a tenant mapping its first branch that has no
+    schedule (one that deleted its schedules while keeping mappings is left as it chose)."""
+    await repository.lock_tenant_schedules(session, tenant_id)
+    if await repository.count_mappings(session, tenant_id) != 1:
+        return
+    if await repository.count_schedules(session, tenant_id):
+        return
+    values = {**DEFAULT_WEEKLY, "enabled": True}
+    await repository.add_schedule(session, tenant_id, {**values, "next_run_at": _next_run(values)})
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+
+async def queue_due(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: AnalyticsSettings,
+    now: datetime,
+    *,
+    batch: int = BATCH,
+) -> int:
+    """Queue a send job for every enabled schedule due by ``now``, ``batch`` schedules a
+    transaction; returns how many. Workers running it at once share the work."""
+    queued = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            due = await repository.claim_due_schedules(session, now, batch)
+            for schedule in due:
+                await _queue(session, settings, schedule, now)
+        queued += len(due)
+        if len(due) < batch:
+            return queued
+
+
+async def _queue(
+    session: AsyncSession, settings: AnalyticsSettings, schedule: Row[Any], now: datetime
+) -> None:
+    """One job for the schedule's latest due time, its report that time's (yesterday, or the
+    last whole week, in the schedule's zone), started after the tenant's stagger; the schedule
+    then waits for its next due time after ``now``."""
+    expression, zone = schedule.cron, schedule.time_zone
+    due = cron.latest_due(expression, zone, schedule.next_run_at, now)
+    start = due + cron.stagger(schedule.tenant_id, settings.email_schedule_stagger_seconds)
+    values = {
+        "kind": schedule.kind,
+        "report_date": cron.report_date(schedule.kind, zone, due),
+        "branch_codes": schedule.branch_codes,
+        "skip_when_empty": schedule.skip_when_empty,
+        "requested_by": "schedule",
+        "schedule_id": schedule.schedule_id,
+        "scheduled_for": due,
+    }
+    job = await jobs_service.queue(
+        session, schedule.tenant_id, values, delay=max(start - now, timedelta(0))
+    )
+    await repository.mark_schedule_run(
+        session, schedule, cron.next_run(expression, zone, now), due, job.job_id
+    )
+    if due != schedule.next_run_at:
+        logger.warning("schedule {}: due since {}, sent once for {}", schedule.schedule_id,
+                       schedule.next_run_at, due)  # fmt: skip
