@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from analytics_service.config import AnalyticsSettings
 from analytics_service.main import create_app
-from analytics_service.reports.destinations import Destination, SmtpPolicy
+from analytics_service.reports.destinations import Destination, SmtpPolicy, resolve
 from analytics_service.reports.sender import run_send_job
 from analytics_testing import Caller, Callers, auth_free_verifier
 from common.db import Database
@@ -149,6 +149,28 @@ async def test_a_host_that_does_not_resolve_is_a_422(
     assert response.status_code == 422
     assert response.json()["type"].rsplit("/", 1)[-1] == "smtp-host-unknown"
     assert response.json()["detail"].startswith("no-such-host.invalid does not resolve (")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["a" * 64, f"{'a' * 64}.example", "-mail.example", "mail-.example", "a..b", "mail.example."],
+)
+async def test_a_host_that_is_not_a_host_name_is_a_422(
+    strict_client: httpx.AsyncClient, admin: Caller, host: str
+) -> None:
+    """A label over 63 characters made the resolver raise UnicodeError: a 500 (the fuzzer)."""
+    body = smtp_body(25, host=host)
+    response = await strict_client.put(f"{BASE}/smtp", json=body, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "host"]
+    assert response.json()["errors"][0]["type"] == "string_pattern_mismatch"
+
+
+async def test_a_too_long_label_does_not_resolve() -> None:
+    """Past the schema (deliveries use stored hosts), the resolver says so as a gaierror."""
+    policy = SmtpPolicy.from_lists([], [])
+    with pytest.raises(socket.gaierror, match="not a host name"):
+        await resolve(policy, "a" * 64, 25, 5)
 
 
 async def test_an_allowed_port_of_loopback_saves_and_sends(

@@ -120,9 +120,13 @@ async def resolve(policy: SmtpPolicy, host: str, port: int, seconds: float) -> l
     Raises DestinationDenied when one is not (a name that also resolves to a private address is
     refused whole), OSError (socket.gaierror, TimeoutError) when the name does not resolve."""
     loop = asyncio.get_running_loop()
-    infos = await asyncio.wait_for(
-        loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP), seconds
-    )
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP),
+            seconds,
+        )
+    except UnicodeError as exc:  # a name IDNA cannot encode (a label over 63 characters)
+        raise socket.gaierror(f"not a host name: {exc}") from exc
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     refused = sorted((a for a in addresses if not policy.permits(a, port)), key=_order)
     if refused:

@@ -74,7 +74,13 @@ class MappingList(BaseModel):
 
 class SmtpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-]+$")
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        description="A host name or IPv4 address: dot-separated labels of 1 to 63 letters, digits "
+        "and inner hyphens.",
+    )
     port: int = Field(ge=1, le=65535)
     username: str | None = Field(None, min_length=1, max_length=320)
     password: str | None = Field(
@@ -123,7 +129,7 @@ class SendIn(ReportOf):
     branch_codes: list[BranchCode] | None = Field(
         None, min_length=1, max_length=500, description="Default: every enabled mapping's."
     )
-    skip_when_empty: bool = Field(
+    skip_when_empty: StrictBool = Field(
         True, description="A branch without activity gets no email (its deliveries: skipped)."
     )
 
@@ -214,9 +220,9 @@ class ScheduleIn(BaseModel):
     kind: ReportKind
     cron: Cron
     time_zone: TimeZone
-    enabled: bool = True
+    enabled: StrictBool = True
     branch_codes: ScheduleBranches = None
-    skip_when_empty: bool = Field(
+    skip_when_empty: StrictBool = Field(
         True, description="A branch without activity gets no email (its deliveries: skipped)."
     )
 
@@ -228,9 +234,9 @@ class SchedulePatch(BaseModel):
     kind: ReportKind | None = None
     cron: Cron | None = None
     time_zone: TimeZone | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     branch_codes: ScheduleBranches = None
-    skip_when_empty: bool | None = None
+    skip_when_empty: StrictBool | None = None
 
     @model_validator(mode="after")
     def _no_null_but_branches(self) -> SchedulePatch:
