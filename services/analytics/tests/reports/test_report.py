@@ -30,6 +30,22 @@ Abandoned carts: 0
 Searches: 2 (0 failed)
 Repeat visits: 0
 
+Last 14 days (revenue, purchases, visitors):
+- 2026-11-05: 0.00, 0, 0
+- 2026-11-06: 0.00, 0, 0
+- 2026-11-07: 0.00, 0, 0
+- 2026-11-08: 0.00, 0, 0
+- 2026-11-09: 0.00, 0, 0
+- 2026-11-10: 0.00, 0, 0
+- 2026-11-11: 0.00, 0, 0
+- 2026-11-12: 0.00, 0, 0
+- 2026-11-13: 0.00, 0, 0
+- 2026-11-14: 0.00, 0, 0
+- 2026-11-15: 0.00, 0, 0
+- 2026-11-16: 0.00, 0, 1
+- 2026-11-17: 0.00, 0, 1
+- 2026-11-18: 95.25, 2, 2
+
 Top failed searches:
 - none
 
@@ -86,6 +102,37 @@ async def test_failed_searches_rank_by_count_and_searches_without_purchase_are_l
     assert "Unsubscribe" not in text
 
 
+async def test_the_chart_is_the_branchs_revenue_of_the_last_two_weeks(
+    database: Database, tenant: uuid.UUID
+) -> None:
+    """B1 over 11-05..11-18: T1 120.50 on the 16th, nothing bought on the 17th and 18th (the
+    other tenant's T9 at its B1 on the 17th never counts)."""
+    built = await build(database, tenant, "2026-11-18", "B1")
+    assert [(p["date"], p["revenue"], p["purchases"], p["visitors"]) for p in built.trend][-3:] == [
+        ("2026-11-16", 120.5, 1, 1),
+        ("2026-11-17", 0, 0, 1),
+        ("2026-11-18", 0, 0, 2),
+    ]
+    assert report.bars(built.trend) == [
+        *[(f"{d:02d}", 1, "0.00") for d in range(5, 16)],
+        ("16", 60, "120.50"),
+        ("17", 1, "0.00"),
+        ("18", 1, "0.00"),
+    ]
+    assert report.bars(
+        [{"date": "2026-11-01", "revenue": 30}, {"date": "2026-11-02", "revenue": 12}]
+    ) == [
+        ("01", 60, "30.00"),
+        ("02", 24, "12.00"),
+    ]
+    html = report.render(built)[0]
+    assert html.count('height="1"') == 13 and html.count('height="60"') == 1
+    assert (
+        '<h2 style="margin:0 0 6px;font-size:16px;color:#1f2933;">Revenue, last 14 days</h2>'
+        in html
+    )
+
+
 async def test_a_day_without_activity_is_empty(database: Database, tenant: uuid.UUID) -> None:
     built = await build(database, tenant, "2026-11-18", "B4")
     assert (built.is_empty, built.branch_name, built.metrics["visitors"]) == (True, "Quiet", 0)
@@ -102,8 +149,9 @@ async def test_the_html_part_escapes_and_sets_its_own_light_colours(
     assert '<meta name="color-scheme" content="light">' in html
     # every cell paints its own background and text colour (dark mode keeps them readable)
     cells = re.findall(r"<t[dh] [^>]*>", html)
-    # layout 11, metrics 8, one top page 2, purchases 5 + 2 x 5, one bounce 4 + 4
-    assert len(cells) == 11 + 8 + 2 + 15 + 8
+    # layout 11, metrics 8, chart 1 + 14 days x 2, one top page 2, purchases 5 + 2 x 5, one
+    # bounce 4 + 4
+    assert len(cells) == 11 + 8 + 29 + 2 + 15 + 8
     for cell in cells:
         assert re.search(r'bgcolor="#[0-9a-f]{6}"', cell), cell
         assert re.search(r"background-color:#[0-9a-f]{6};color:#[0-9a-f]{6}", cell), cell

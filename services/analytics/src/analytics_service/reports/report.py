@@ -19,6 +19,8 @@ from analytics_service.reports.sections import money, sections
 
 ROWS = 50  # of each task list
 TOP = 10  # searches and pages
+TREND_DAYS = 14  # the chart of the branch's last two weeks, the report's day the last
+BAR_HEIGHT = 60  # pixels of the chart's highest bar
 TASK_FUNCTIONS = {
     "purchases": "purchase_tasks",
     "abandoned_carts": "cart_abandonment_tasks",
@@ -41,6 +43,7 @@ class Report:
     tasks: dict[str, dict[str, Any]]  # kind -> {data, total}
     top_searches: list[tuple[str, int]]
     top_pages: list[tuple[str, int]]
+    trend: list[dict[str, Any]]  # {date, revenue, purchases, visitors} a day, oldest first
 
     @property
     def subject(self) -> str:
@@ -62,9 +65,10 @@ async def build(
     session: AsyncSession, tenant_id: uuid.UUID, report_date: date, branch_code: str
 ) -> Report:
     parts = await repository.daily_report_parts(
-        session, tenant_id, report_date, branch_code, ROWS, TASK_FUNCTIONS
+        session, tenant_id, report_date, branch_code, ROWS, TASK_FUNCTIONS, TREND_DAYS
     )
     dashboard = parts.pop("dashboard")
+    trend = parts.pop("trend")
     tasks = parts
     names = [s["location_name"] for s in dashboard["locationStats"]]
     return Report(
@@ -75,7 +79,22 @@ async def build(
         tasks=tasks,
         top_searches=_top_searches(tasks["searches"]["data"]),
         top_pages=[(p["page_location"] or "", p["bounces"]) for p in tasks["bounces"]["top_pages"]],
+        trend=trend,
     )
+
+
+def bars(trend: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    """The chart's bars: (day of the month, height in pixels, revenue) a day; the highest
+    revenue BAR_HEIGHT pixels, the others in proportion, a day without revenue 1 pixel."""
+    peak = max((float(point["revenue"]) for point in trend), default=0.0)
+    return [
+        (
+            point["date"][8:10],
+            max(1, round(BAR_HEIGHT * float(point["revenue"]) / peak)) if peak else 1,
+            money(point["revenue"]),
+        )
+        for point in trend
+    ]
 
 
 def _top_searches(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -108,6 +127,7 @@ def render(report: Report, unsubscribe_url: str | None = None) -> tuple[str, str
         "r": report,
         "m": report.metrics,
         "sections": sections(report.tasks),
+        "bars": bars(report.trend),
         "unsubscribe_url": unsubscribe_url,
     }
     env = environment()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, text, update
@@ -32,14 +32,25 @@ async def daily_report_parts(
     branch_code: str,
     rows: int,
     task_functions: dict[str, str],
+    trend_days: int,
 ) -> dict[str, Any]:
-    """The first ``rows`` of each task list (kind -> SQL function) and the dashboard of one
-    branch's day, from one statement (a report is a thousand of these in a job)."""
+    """The first ``rows`` of each task list (kind -> SQL function), the dashboard of one
+    branch's day and its chart of the ``trend_days`` days ending on it, from one statement (a
+    report is a thousand of these in a job)."""
     task = ":tenant, 1, :rows, NULL, :branch, :day, :day"
     columns = [f"analytics.{fn}({task}) AS {kind}" for kind, fn in task_functions.items()]
     columns.append("analytics.dashboard(:tenant, :branch, :day, :day, 'day') AS dashboard")
+    columns.append(
+        "analytics.dashboard(:tenant, :branch, :since, :day, 'day') -> 'chartData' AS trend"
+    )
     statement = text("SELECT " + ", ".join(columns))  # function names from code, not input
-    values = {"tenant": tenant_id, "rows": rows, "branch": branch_code, "day": day}
+    values = {
+        "tenant": tenant_id,
+        "rows": rows,
+        "branch": branch_code,
+        "day": day,
+        "since": day - timedelta(days=trend_days - 1),
+    }
     row = (await session.execute(statement, values)).one()
     return {k: json.loads(v) if isinstance(v, str) else v for k, v in row._mapping.items()}
 
