@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from analytics_service import models
@@ -222,6 +222,12 @@ async def add_records(
         )
 
 
+async def rebuild_rollups(conn: AsyncConnection, tenant: uuid.UUID) -> None:
+    """The dashboard's rollups of the tenant's current pulls, as ga4_complete_pull keeps them
+    (the pulls here are made current without it)."""
+    await conn.execute(text("SELECT analytics.ga4_rollup_rebuild(:t)"), {"t": tenant})
+
+
 async def load(conn: AsyncConnection, tenant: uuid.UUID, other: uuid.UUID) -> None:
     """The whole data set: the tenant's rows and records, its staged rows, the other tenant's."""
     await add_pulls(conn, tenant, TENANT_ROWS)
@@ -234,6 +240,8 @@ async def load(conn: AsyncConnection, tenant: uuid.UUID, other: uuid.UUID) -> No
         {"u1": ("Other Co", "x@other.test", None, None)},
         {"B1": ("Elsewhere", None, None, True)},
     )
+    for each in (tenant, other):
+        await rebuild_rollups(conn, each)
 
 
 def customer(user_id: str | None) -> dict[str, Any]:
