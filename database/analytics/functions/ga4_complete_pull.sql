@@ -11,12 +11,14 @@ AS $$
 -- connection, data type, day), and the rows of the pull it replaces are deleted; a pull whole
 -- only after a newer one of its day is current is stale, and its own rows are deleted. Called
 -- after each fact of a pull is stored, in that transaction, so the order the facts arrive in
--- does not matter. Returns the pull's status: staged, current, replaced or stale.
+-- does not matter. The day's rollups (ga4_rollup) change with its current pulls, in the same
+-- transaction. Returns the pull's status: staged, current, replaced or stale.
 DECLARE
     pull analytics.ga4_pull%ROWTYPE;
     current_day analytics.ga4_current_day%ROWTYPE;
     old_table text;
     whole boolean;
+    others uuid[];  -- the day's current pulls of the data type's other connections
 BEGIN
     SELECT * INTO pull FROM analytics.ga4_pull
      WHERE tenant_id = p_tenant_id AND pull_id = p_pull_id
@@ -33,6 +35,11 @@ BEGIN
         RETURN 'staged';
     END IF;
 
+    PERFORM analytics.ga4_rollup_lock(p_tenant_id, pull.data_type);
+    SELECT coalesce(array_agg(pull_id), '{}') INTO others FROM analytics.ga4_current_day
+     WHERE tenant_id = p_tenant_id AND data_type = pull.data_type AND day = pull.day
+       AND connection_id <> pull.connection_id;
+
     -- The first pull of the day takes it at once; otherwise lock the day and compare.
     INSERT INTO analytics.ga4_current_day
         (tenant_id, connection_id, data_type, day, pull_id, pulled_at, swapped_at)
@@ -40,6 +47,8 @@ BEGIN
             clock_timestamp())
     ON CONFLICT (tenant_id, connection_id, data_type, day) DO NOTHING;
     IF FOUND THEN
+        PERFORM analytics.ga4_rollup(p_tenant_id, pull.data_type, pull.day, pull.day, others,
+                                     others || p_pull_id);
         UPDATE analytics.ga4_pull SET status = 'current', swapped_at = clock_timestamp()
          WHERE tenant_id = p_tenant_id AND pull_id = p_pull_id;
         RETURN 'current';
@@ -58,6 +67,9 @@ BEGIN
         RETURN 'stale';
     END IF;
 
+    -- while the replaced pull's rows are still there: what the day's rollups counted
+    PERFORM analytics.ga4_rollup(p_tenant_id, pull.data_type, pull.day, pull.day,
+                                 others || current_day.pull_id, others || p_pull_id);
     SELECT row_table INTO old_table FROM analytics.ga4_pull
      WHERE tenant_id = p_tenant_id AND pull_id = current_day.pull_id;
     EXECUTE format('DELETE FROM analytics.%I WHERE tenant_id = $1 AND day = $2'

@@ -1,7 +1,7 @@
 """signals momentum scores alerts
 
 Revision ID: 7bb1a6e03fe6
-Revises: dc80004884ab
+Revises: 541493f91e76
 Create Date: 2026-11-22 13:33:01.106522+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic_utils.pg_function import PGFunction
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7bb1a6e03fe6"
-down_revision: str | None = "dc80004884ab"
+down_revision: str | None = "541493f91e76"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from analytics_service import models
@@ -166,7 +166,8 @@ def _data_type(kind: str) -> str:
 async def add_pulls(
     conn: AsyncConnection, tenant: uuid.UUID, rows: list[Row], *, current: bool = True
 ) -> None:
-    """The rows as one pull per (data type, day), current ones recorded in ga4_current_day."""
+    """The rows as one pull per (data type, day), current ones recorded in ga4_current_day and
+    the tenant's dashboard rollups rebuilt (as ga4_complete_pull would have kept them)."""
     pulls: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
     for kind, fields in rows:
         pulls[(kind, fields["event_time"].date())].append(fields)
@@ -186,6 +187,8 @@ async def add_pulls(
         at = {"tenant_id": tenant, "day": day, "pull_id": pull_id, "part": 1}
         values = [{**at, "row_number": n, **f} for n, f in enumerate(fields_list, start=1)]
         await conn.execute(insert(models.GA4_ROW_TABLES[kind]).values(values))
+    if current:
+        await rebuild_rollups(conn, tenant)
 
 
 async def add_records(
@@ -220,6 +223,12 @@ async def add_records(
                 **_STAMP,
             )
         )
+
+
+async def rebuild_rollups(conn: AsyncConnection, tenant: uuid.UUID) -> None:
+    """The dashboard's rollups of the tenant's current pulls, as ga4_complete_pull keeps them
+    (the pulls here are made current without it)."""
+    await conn.execute(text("SELECT analytics.ga4_rollup_rebuild(:t)"), {"t": tenant})
 
 
 async def load(conn: AsyncConnection, tenant: uuid.UUID, other: uuid.UUID) -> None:

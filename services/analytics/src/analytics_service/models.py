@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -25,8 +26,9 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, DATEMULTIRANGE, JSONB, UUID
 from sqlalchemy.types import TypeEngine
 
 from common.db import BaseModel, schema_metadata
@@ -382,11 +384,112 @@ Index(
 )
 
 
-# --- reports by email (reports/): mappings, SMTP settings, send jobs and their deliveries -----
-
-
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# --- rollups of the current GA4 pulls (the dashboard reads them, not the rows) ---------------
+# ga4_complete_pull keeps them in the swap's transaction (analytics.ga4_rollup): a day's rollup
+# rows come from that day's current rows alone. scope says whose rows a rollup row counts: the
+# whole tenant's ('tenant': every branch, and rows without one; branch_id ''), or a branch's.
+
+
+def _scope(*scopes: str) -> tuple[Column[object], Column[object], CheckConstraint]:
+    """The key columns scope and branch_id, and what they may hold."""
+    return (
+        Column("scope", String(16), primary_key=True),
+        Column("branch_id", Text, primary_key=True),
+        CheckConstraint(f"scope IN {_in(scopes)} AND (scope <> 'tenant' OR branch_id = '')",
+                        name="scope"),
+    )  # fmt: skip
+
+
+# Page views, search results and failed searches per day: rows, distinct sessions, and the sum
+# of the data type's count (screen_page_views, event_count).
+ga4_day_total = Table(
+    "ga4_day_total",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("data_type", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_scope("tenant", "branch"),
+    Column("rows", BigInteger, nullable=False),
+    Column("sessions", BigInteger, nullable=False),
+    Column("event_count", Numeric),
+)
+# Per day and user: the sessions whose page views that day cover more than two distinct pages
+# (repeat_visit_tasks' visits), the user being the session's latest known one that day.
+ga4_visit_day = Table(
+    "ga4_visit_day",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_scope("tenant", "branch"),
+    Column("web_user_id", Text, primary_key=True),
+    Column("visits", Integer, nullable=False),
+)
+VISITOR_KINDS = ("session", "user", "buyer")
+# The days each session has page views, each user has page views (also per branch), each buying
+# session has purchases: distinct counts over any range, and the sessions seen on several days,
+# which the dashboard takes from their rows.
+ga4_visitor_days = Table(
+    "ga4_visitor_days",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    *_scope("tenant", "branch"),
+    Column("visitor_id", Text, primary_key=True),
+    Column("days", DATEMULTIRANGE, nullable=False),
+    CheckConstraint(f"kind IN {_in(VISITOR_KINDS)}", name="kind"),
+    Index("ix_ga4_visitor_days_tenant_id_kind_spanning", "tenant_id", "kind",
+          postgresql_where=text("kind <> 'user' AND upper(days) - lower(days) > 1")),
+    # A row left without days (its visitor's day was pulled again without it) is deleted at once.
+    Index("ix_ga4_visitor_days_tenant_id_empty", "tenant_id",
+          postgresql_where=text("isempty(days)")),
+)  # fmt: skip
+# Purchase rows per day, branch, session and transaction, revenue summed, keyed by the first row
+# (event_time, part, row_number): what the dashboard merges exactly for the sessions buying on
+# several days and the rows without a session, and where a cart's session finds its purchases.
+ga4_purchase_piece = Table(
+    "ga4_purchase_piece",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("pull_id", UUID(as_uuid=True), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("event_time", _tz()),
+    Column("session_id", Text),
+    Column("branch_id", Text),
+    Column("transaction_id", Text),
+    Column("revenue", Numeric),
+    Index("ix_ga4_purchase_piece_tenant_id_session_id", "tenant_id", "session_id"),
+)
+# Per day: the transactions of sessions (purchase_tasks'), their revenue and buying sessions,
+# of the tenant's or a branch's rows, or ('attributed') the transactions whose first row that
+# day is the branch's, with all their rows.
+ga4_sale_day = Table(
+    "ga4_sale_day",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_scope("tenant", "branch", "attributed"),
+    Column("purchases", BigInteger, nullable=False),
+    Column("revenue", Numeric),
+    Column("buying", BigInteger, nullable=False),
+)
+# Sessions with add-to-cart rows per day, and the branches of those rows.
+ga4_cart_day = Table(
+    "ga4_cart_day",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("session_id", Text, primary_key=True),
+    Column("branch_ids", ARRAY(Text), nullable=False),
+)
+
+
+# --- reports by email (reports/): mappings, SMTP settings, send jobs and their deliveries -----
 
 
 # A branch's daily report goes to these recipients (one mapping per branch).

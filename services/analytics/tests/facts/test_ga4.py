@@ -10,70 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from ga4_testing import Pull, send
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from analytics_testing import Callers, fact
-
-CONNECTION = uuid.UUID("0c0c0c0c-1111-4222-8333-444444444444")
-DAY = "2026-11-18"
-
-
-class Pull:
-    """One pull of a day of page views, as ingestion's runner records it."""
-
-    def __init__(
-        self,
-        tenant: uuid.UUID,
-        rows: list[dict[str, Any]],
-        *,
-        per_part: int = 2,
-        replaces: Pull | None = None,
-        pulled_at: str = "2026-11-19T05:15:00Z",
-        data_type: str = "page_views",
-        fact_kind: str = "page_view",
-    ) -> None:
-        self.tenant = tenant
-        self.id = uuid.uuid4()
-        self.pulled_at = pulled_at
-        self.parts = [rows[i : i + per_part] for i in range(0, len(rows), per_part)]
-        self.replaces = replaces
-        self.common = {
-            "connection_id": str(CONNECTION),
-            "property_id": "1001",
-            "data_type": data_type,
-            "fact_kind": fact_kind,
-            "day": DAY,
-            "time_zone": "Europe/Paris",
-            "pull_id": str(self.id),
-        }
-        self.part_facts = [
-            fact(
-                "ingestion.ga4_rows.v1",
-                tenant,
-                {**self.common, "part": n + 1, "parts": len(self.parts), "rows": part},
-                occurred_at=pulled_at,
-            )
-            for n, part in enumerate(self.parts)
-        ]
-        self.day_fact = fact(
-            "ingestion.ga4_day.v1",
-            tenant,
-            {
-                **self.common,
-                "rows": len(rows),
-                "parts": len(self.parts),
-                "replaces_pull_id": str(replaces.id) if replaces else None,
-                "thresholded": False,
-                "other_row": False,
-            },
-            occurred_at=pulled_at,
-            fact_id=self.id,
-        )
-
-    @property
-    def facts(self) -> list[dict[str, Any]]:
-        return [*self.part_facts, self.day_fact]
+from analytics_testing import Callers
 
 
 def page_view(minute: int, page: str, views: int = 1) -> dict[str, Any]:
@@ -86,15 +27,6 @@ def page_view(minute: int, page: str, views: int = 1) -> dict[str, Any]:
         "page_title": page.title(),
         "screen_page_views": views,
     }
-
-
-async def _send(
-    client: httpx.AsyncClient, callers: Callers, facts: list[dict[str, Any]]
-) -> httpx.Response:
-    body = {"source": "ingestion", "facts": facts}
-    return await client.post(
-        "/internal/facts", json=body, headers=callers.service("ingestion").headers
-    )
 
 
 async def _pages(conn: AsyncConnection, tenant: uuid.UUID) -> list[tuple[Any, ...]]:
@@ -122,7 +54,7 @@ async def test_a_whole_pull_becomes_the_day_with_typed_rows(
     client: httpx.AsyncClient, callers: Callers, conn: AsyncConnection, tenant: uuid.UUID
 ) -> None:
     pull = Pull(tenant, [page_view(1, "home", 2), page_view(2, "cart"), page_view(3, "shoes")])
-    response = await _send(client, callers, pull.facts)
+    response = await send(client, callers, pull.facts)
     assert response.json() == {"accepted": 3, "duplicates": 0}
     assert await _state(conn, tenant) == (pull.id, {pull.id: "current"})
     first = await conn.execute(
@@ -160,8 +92,8 @@ async def test_a_re_pull_replaces_the_day(
     old = Pull(tenant, [page_view(1, "home"), page_view(2, "cart")])
     new = Pull(tenant, [page_view(1, "home"), page_view(5, "sale")], replaces=old,
                pulled_at="2026-11-20T05:15:00Z")  # fmt: skip
-    await _send(client, callers, old.facts)
-    await _send(client, callers, new.facts)
+    await send(client, callers, old.facts)
+    await send(client, callers, new.facts)
     assert await _state(conn, tenant) == (new.id, {old.id: "replaced", new.id: "current"})
     assert await _pages(conn, tenant) == [
         (new.id, 1, 1, "https://shop.test/home"),
@@ -173,15 +105,15 @@ async def test_parts_before_and_after_the_day_fact(
     client: httpx.AsyncClient, callers: Callers, conn: AsyncConnection, tenant: uuid.UUID
 ) -> None:
     old = Pull(tenant, [page_view(1, "home")])
-    await _send(client, callers, old.facts)
+    await send(client, callers, old.facts)
     new = Pull(tenant, [page_view(1, "a"), page_view(2, "b"), page_view(3, "c")], per_part=1,
                replaces=old, pulled_at="2026-11-20T05:15:00Z")  # fmt: skip
-    await _send(client, callers, [new.part_facts[1]])
-    await _send(client, callers, [new.day_fact])
+    await send(client, callers, [new.part_facts[1]])
+    await send(client, callers, [new.day_fact])
     # still the old pull's day: the new one lacks a part (its rows wait, staged)
     assert await _state(conn, tenant) == (old.id, {old.id: "current", new.id: "staged"})
     assert len(await _pages(conn, tenant)) == 2
-    await _send(client, callers, [new.part_facts[2], new.part_facts[0]])
+    await send(client, callers, [new.part_facts[2], new.part_facts[0]])
     assert await _state(conn, tenant) == (new.id, {old.id: "replaced", new.id: "current"})
     assert [row[3] for row in await _pages(conn, tenant)] == [
         "https://shop.test/a",
@@ -195,8 +127,8 @@ async def test_a_day_fact_arriving_twice_changes_nothing(
 ) -> None:
     old = Pull(tenant, [page_view(1, "home")])
     new = Pull(tenant, [page_view(2, "cart")], replaces=old, pulled_at="2026-11-20T05:15:00Z")
-    await _send(client, callers, [*old.facts, *new.facts])
-    again = await _send(client, callers, [old.day_fact])
+    await send(client, callers, [*old.facts, *new.facts])
+    again = await send(client, callers, [old.day_fact])
     assert again.json() == {"accepted": 0, "duplicates": 1}
     assert await _state(conn, tenant) == (new.id, {old.id: "replaced", new.id: "current"})
     assert await _pages(conn, tenant) == [(new.id, 1, 1, "https://shop.test/cart")]
@@ -207,8 +139,8 @@ async def test_a_pull_whole_after_a_newer_one_is_stale(
 ) -> None:
     old = Pull(tenant, [page_view(1, "home")])
     new = Pull(tenant, [page_view(2, "cart")], replaces=old, pulled_at="2026-11-20T05:15:00Z")
-    await _send(client, callers, new.facts)
-    await _send(client, callers, old.facts)
+    await send(client, callers, new.facts)
+    await send(client, callers, old.facts)
     assert await _state(conn, tenant) == (new.id, {old.id: "stale", new.id: "current"})
     assert await _pages(conn, tenant) == [(new.id, 1, 1, "https://shop.test/cart")]
 
@@ -219,7 +151,7 @@ async def test_an_empty_pull_still_replaces_the_day(
     old = Pull(tenant, [page_view(1, "home")])
     empty = Pull(tenant, [], replaces=old, pulled_at="2026-11-20T05:15:00Z")
     assert empty.facts == [empty.day_fact]
-    await _send(client, callers, [*old.facts, *empty.facts])
+    await send(client, callers, [*old.facts, *empty.facts])
     assert await _state(conn, tenant) == (empty.id, {old.id: "replaced", empty.id: "current"})
     assert await _pages(conn, tenant) == []
 
@@ -229,7 +161,7 @@ async def test_a_tenants_own_data_type_lands_as_json(
 ) -> None:
     rows = [{"coupon": "XMAS", "event_count": 4}]
     pull = Pull(tenant, rows, data_type="coupons", fact_kind="coupon_use")
-    await _send(client, callers, pull.facts)
+    await send(client, callers, pull.facts)
     stored = await conn.execute(
         text("SELECT day, fact_kind, data FROM analytics.ga4_row WHERE tenant_id = :t"),
         {"t": tenant},
@@ -244,7 +176,7 @@ async def test_a_built_in_row_with_a_field_missing_is_refused_at_its_place(
     broken = page_view(2, "cart")
     del broken["page_title"]
     pull = Pull(tenant, [page_view(1, "home"), broken, page_view(3, "shoes")], per_part=3)
-    response = await _send(client, callers, pull.facts)
+    response = await send(client, callers, pull.facts)
     assert response.status_code == 422
     assert [(e["loc"], e["type"]) for e in response.json()["errors"]] == [
         (["body", "facts", "0", "data", "rows", "1", "page_title"], "missing")
@@ -256,7 +188,7 @@ async def test_the_other_row_has_no_moment(
     client: httpx.AsyncClient, callers: Callers, conn: AsyncConnection, tenant: uuid.UUID
 ) -> None:
     other = {**page_view(1, "x"), "event_time": "(other)", "page_location": "(other)"}
-    await _send(client, callers, Pull(tenant, [other]).facts)
+    await send(client, callers, Pull(tenant, [other]).facts)
     moment = await conn.scalar(
         text("SELECT event_time FROM analytics.ga4_page_view WHERE tenant_id = :t"),
         {"t": tenant},
