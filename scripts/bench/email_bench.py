@@ -132,6 +132,8 @@ async def fill(conn: asyncpg.Connection, tenant: uuid.UUID, branches: int, port:
             DAY,
             branches,
         )
+    # The pulls are made current by hand: their dashboard rollups as ga4_complete_pull keeps them.
+    await conn.execute("SELECT analytics.ga4_rollup_rebuild($1)", tenant)
     await conn.execute(
         "INSERT INTO analytics.branch (tenant_id, branch_id, name, city, state, active,"
         " created_at, updated_at, fact_id, occurred_at) SELECT $1, 'E' || lpad(b::text, 4, '0'),"
