@@ -40,7 +40,9 @@ AS $$
 DECLARE
     tolerance interval;
     width interval;  -- of the time slots candidate pairs meet in
-    paired integer;
+    paired bigint;
+    purchases bigint;  -- with a candidate, and so confirmations
+    confirmations bigint;
 BEGIN
     IF p_match_minutes IS NULL OR p_match_minutes < 0 OR p_amount_tolerance IS NULL
        OR p_amount_tolerance < 0 THEN
@@ -55,89 +57,88 @@ BEGIN
                          pg_temp.pipeline_lp, pg_temp.pipeline_lc, pg_temp.pipeline_e,
                          pg_temp.pipeline_t;
 
-    -- Ids in no particular order: ties are broken by the rows' values, never by an id. Texts
-    -- compared in byte order (COLLATE "C"): equality is the same, sorting several times faster.
+    -- Purchases (pid, p_*) and deduplicated confirmations (cid, c_*), their ids in no
+    -- particular order: ties are broken by the rows' values, never by an id. Texts compared in
+    -- byte order (COLLATE "C"): equality is the same, sorting several times faster. Whole rows
+    -- travel through every step below, so that no step has to look a row up again.
     CREATE TEMP TABLE pipeline_p ON COMMIT DROP AS
     SELECT row_number() OVER () AS pid,
-           p.appsflyer_id COLLATE "C" AS appsflyer_id,
-           p.event_time_utc,
-           p.original_revenue_usd AS revenue,
-           p.campaign,
-           p.receipt_id COLLATE "C" AS receipt_id,
+           p.appsflyer_id COLLATE "C" AS p_af,
+           p.event_time_utc AS p_time,
+           p.original_revenue_usd AS p_revenue,
+           p.campaign AS p_campaign,
+           p.receipt_id COLLATE "C" AS p_receipt,
            p.chargeback
       FROM analytics.pipeline_purchases(p_tenant_id, NULL, NULL, p_run_id) p;
 
     CREATE TEMP TABLE pipeline_c ON COMMIT DROP AS
-    SELECT row_number() OVER () AS cid, x.appsflyer_id, x.event_time_utc, x.revenue, x.name,
-           x.campaign, x.receipt_id
+    SELECT row_number() OVER () AS cid, x.c_af, x.c_time, x.c_revenue, x.c_name, x.c_campaign,
+           x.c_receipt
       FROM (
-        SELECT DISTINCT ON (y.event_time_utc, y.appsflyer_id, y.revenue, y.name) y.*
-          FROM (SELECT c.appsflyer_id::text COLLATE "C" AS appsflyer_id,
-                       c.event_time_utc,
+        SELECT DISTINCT ON (y.c_time, y.c_af, y.c_revenue, y.c_name) y.*
+          FROM (SELECT c.appsflyer_id::text COLLATE "C" AS c_af,
+                       c.event_time_utc AS c_time,
                        trim_scale(coalesce(c.revenue_usd,
-                                           analytics.pipeline_amount(c.revenue_raw))) AS revenue,
+                                           analytics.pipeline_amount(c.revenue_raw))) AS c_revenue,
                        CASE WHEN c.event_name = 'purchase' THEN 'purchase'
-                            ELSE lower(btrim(c.event_name)) END AS name,
-                       nullif(btrim(c.campaign), '') AS campaign,
-                       c.receipt_id::text COLLATE "C" AS receipt_id,
+                            ELSE lower(btrim(c.event_name)) END AS c_name,
+                       nullif(btrim(c.campaign), '') AS c_campaign,
+                       c.receipt_id::text COLLATE "C" AS c_receipt,
                        c.received_at, c.upload_id, c.line, c.fact_id
                   FROM analytics.purchase_confirmed c
                  WHERE c.tenant_id = p_tenant_id) y
-         ORDER BY y.event_time_utc, y.appsflyer_id, y.revenue, y.name, y.received_at,
-                  y.upload_id, y.line, y.fact_id
+         ORDER BY y.c_time, y.c_af, y.c_revenue, y.c_name, y.received_at, y.upload_id, y.line,
+                  y.fact_id
       ) x;
-    ANALYZE pipeline_p;  -- the joins below are planned on the counts, not a guess
-    ANALYZE pipeline_c;
 
     -- Receipts: every row of either side that has one, the k-th of each side paired; a row left
     -- alone has a receipt the other side does not hold (k times).
     CREATE TEMP TABLE pipeline_r ON COMMIT DROP AS
-    SELECT p.pid, p.appsflyer_id AS p_af, p.event_time_utc AS p_time, p.revenue AS p_revenue,
-           c.cid, c.appsflyer_id AS c_af, c.event_time_utc AS c_time, c.revenue AS c_revenue,
-           c.name AS c_name, coalesce(p.receipt_id, c.receipt_id) AS receipt_id
-      FROM (SELECT pid, appsflyer_id, event_time_utc, revenue, receipt_id,
-                   row_number() OVER (PARTITION BY receipt_id
-                                      ORDER BY event_time_utc, appsflyer_id, revenue) AS k
-              FROM pipeline_p WHERE receipt_id IS NOT NULL) p
-      FULL JOIN (SELECT cid, appsflyer_id, event_time_utc, revenue, name, receipt_id,
-                        row_number() OVER (PARTITION BY receipt_id
-                                           ORDER BY event_time_utc, appsflyer_id, revenue, name)
-                            AS k
-                   FROM pipeline_c WHERE receipt_id IS NOT NULL) c
-        ON c.receipt_id = p.receipt_id AND c.k = p.k;
-    ANALYZE pipeline_r;
+    SELECT p.pid, p.p_af, p.p_time, p.p_revenue, p.p_campaign, p.p_receipt, p.chargeback,
+           c.cid, c.c_af, c.c_time, c.c_revenue, c.c_name, c.c_campaign, c.c_receipt
+      FROM (SELECT p.*, row_number() OVER (PARTITION BY p.p_receipt
+                                           ORDER BY p.p_time, p.p_af, p.p_revenue) AS k
+              FROM pipeline_p p WHERE p.p_receipt IS NOT NULL) p
+      FULL JOIN (SELECT c.*, row_number() OVER (PARTITION BY c.c_receipt
+                                                ORDER BY c.c_time, c.c_af, c.c_revenue, c.c_name)
+                                 AS k
+                   FROM pipeline_c c WHERE c.c_receipt IS NOT NULL) c
+        ON c.c_receipt = p.p_receipt AND c.k = p.k;
 
-    -- The rows no receipt paired, left for pairing by time: purchases (P) and confirmations (C).
+    -- The rows no receipt paired, left for pairing by time.
     CREATE TEMP TABLE pipeline_lp ON COMMIT DROP AS
-    SELECT pid, appsflyer_id AS af, event_time_utc AS t, revenue, receipt_id
-      FROM pipeline_p WHERE receipt_id IS NULL
+    SELECT * FROM pipeline_p WHERE p_receipt IS NULL
     UNION ALL
-    SELECT pid, p_af, p_time, p_revenue, receipt_id FROM pipeline_r WHERE cid IS NULL;
+    SELECT pid, p_af, p_time, p_revenue, p_campaign, p_receipt, chargeback
+      FROM pipeline_r WHERE cid IS NULL;
     CREATE TEMP TABLE pipeline_lc ON COMMIT DROP AS
-    SELECT cid, appsflyer_id AS af, event_time_utc AS t, revenue, name, receipt_id
-      FROM pipeline_c WHERE receipt_id IS NULL
+    SELECT * FROM pipeline_c WHERE c_receipt IS NULL
     UNION ALL
-    SELECT cid, c_af, c_time, c_revenue, c_name, receipt_id FROM pipeline_r WHERE pid IS NULL;
+    SELECT cid, c_af, c_time, c_revenue, c_name, c_campaign, c_receipt
+      FROM pipeline_r WHERE pid IS NULL;
 
     -- Candidate pairs by time, met by (appsflyer_id, slot) in a hash join rather than every
     -- purchase of an id against its every confirmation. A receipt left over on both sides means
     -- they differ: no candidate.
     CREATE TEMP TABLE pipeline_e ON COMMIT DROP AS
     WITH p AS MATERIALIZED (
-        SELECT p.*, date_bin(width, p.t - tolerance, timestamptz 'epoch') AS slot FROM pipeline_lp p
+        SELECT p.*, date_bin(width, p.p_time - tolerance, timestamptz 'epoch') AS slot
+          FROM pipeline_lp p
         UNION ALL
-        SELECT p.*, date_bin(width, p.t + tolerance, timestamptz 'epoch') FROM pipeline_lp p
-         WHERE date_bin(width, p.t + tolerance, timestamptz 'epoch')
-               <> date_bin(width, p.t - tolerance, timestamptz 'epoch')
-    ), c AS MATERIALIZED (
-        SELECT c.*, date_bin(width, c.t, timestamptz 'epoch') AS slot FROM pipeline_lc c
+        SELECT p.*, date_bin(width, p.p_time + tolerance, timestamptz 'epoch')
+          FROM pipeline_lp p
+         WHERE date_bin(width, p.p_time + tolerance, timestamptz 'epoch')
+               <> date_bin(width, p.p_time - tolerance, timestamptz 'epoch')
+    ), c AS (
+        SELECT c.*, date_bin(width, c.c_time, timestamptz 'epoch') AS slot FROM pipeline_lc c
     )
-    SELECT p.pid, c.cid, greatest(c.t - p.t, p.t - c.t) AS gap, p.af, p.t AS p_time,
-           p.revenue AS p_revenue, c.t AS c_time, c.revenue AS c_revenue, c.name AS c_name
+    SELECT p.pid, p.p_af, p.p_time, p.p_revenue, p.p_campaign, p.p_receipt, p.chargeback,
+           c.cid, c.c_af, c.c_time, c.c_revenue, c.c_name, c.c_campaign, c.c_receipt,
+           greatest(c.c_time - p.p_time, p.p_time - c.c_time) AS gap
       FROM p
-      JOIN c ON c.af = p.af AND c.slot = p.slot
-     WHERE c.t BETWEEN p.t - tolerance AND p.t + tolerance
-       AND (p.receipt_id IS NULL OR c.receipt_id IS NULL);
+      JOIN c ON c.c_af = p.p_af AND c.slot = p.slot
+     WHERE c.c_time BETWEEN p.p_time - tolerance AND p.p_time + tolerance
+       AND (p.p_receipt IS NULL OR c.c_receipt IS NULL);
 
     -- Greedy by gap in one pass where it can be: a pair that is the nearest of both its purchase
     -- and its confirmation (one order of all pairs: gap, then the purchase's time and revenue,
@@ -146,52 +147,60 @@ BEGIN
     CREATE TEMP TABLE pipeline_t ON COMMIT DROP AS
     SELECT * FROM pipeline_e WITH NO DATA;
     LOOP
-        INSERT INTO pipeline_t
-        SELECT r.pid, r.cid, r.gap, r.af, r.p_time, r.p_revenue, r.c_time, r.c_revenue, r.c_name
-          FROM (SELECT e.*,
-                       row_number() OVER (PARTITION BY e.pid
-                                          ORDER BY e.gap, e.c_time, e.c_revenue, e.c_name) AS rp,
-                       row_number() OVER (PARTITION BY e.cid
-                                          ORDER BY e.gap, e.p_time, e.p_revenue) AS rc
-                  FROM pipeline_e e) r
-         WHERE r.rp = 1 AND r.rc = 1;
-        GET DIAGNOSTICS paired = ROW_COUNT;
-        EXIT WHEN paired = 0;
+        WITH ranked AS (
+            SELECT e.*,
+                   row_number() OVER (PARTITION BY e.pid
+                                      ORDER BY e.gap, e.c_time, e.c_revenue, e.c_name) AS rp,
+                   row_number() OVER (PARTITION BY e.cid
+                                      ORDER BY e.gap, e.p_time, e.p_revenue) AS rc
+              FROM pipeline_e e
+        ), taken AS (
+            INSERT INTO pipeline_t
+            SELECT r.pid, r.p_af, r.p_time, r.p_revenue, r.p_campaign, r.p_receipt, r.chargeback,
+                   r.cid, r.c_af, r.c_time, r.c_revenue, r.c_name, r.c_campaign, r.c_receipt,
+                   r.gap
+              FROM ranked r
+             WHERE r.rp = 1 AND r.rc = 1
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM taken), count(*) FILTER (WHERE r.rp = 1),
+               count(*) FILTER (WHERE r.rc = 1)
+          INTO paired, purchases, confirmations
+          FROM ranked r;
+        -- Once every purchase (or every confirmation) with a candidate has its pair, no pair of
+        -- two rows still alone is left: the usual case, after one pass.
+        EXIT WHEN paired IN (0, purchases, confirmations);
         DELETE FROM pipeline_e e
          WHERE e.pid IN (SELECT t.pid FROM pipeline_t t)
             OR e.cid IN (SELECT t.cid FROM pipeline_t t);
     END LOOP;
 
-    -- Every purchase once (with its confirmation or alone), then every confirmation left alone:
-    -- numbered in the report's order on their keys alone, then given their other columns (a
-    -- sort of narrow rows, not of whole ones).
+    -- Every purchase once (with its confirmation or alone), then every confirmation left alone,
+    -- numbered in the report's order.
     RETURN QUERY
-    WITH keyed AS (
-        SELECT r.pid, r.cid, 'receipt'::text AS matched_by, r.p_af AS af, r.p_time,
-               r.p_revenue, r.c_time, r.c_revenue, r.c_name
+    WITH detail AS (
+        SELECT 'receipt'::text AS matched_by, r.*
           FROM pipeline_r r WHERE r.pid IS NOT NULL AND r.cid IS NOT NULL
         UNION ALL
-        SELECT t.pid, t.cid, 'time', t.af, t.p_time, t.p_revenue, t.c_time, t.c_revenue, t.c_name
+        SELECT 'time', t.pid, t.p_af, t.p_time, t.p_revenue, t.p_campaign, t.p_receipt,
+               t.chargeback, t.cid, t.c_af, t.c_time, t.c_revenue, t.c_name, t.c_campaign,
+               t.c_receipt
           FROM pipeline_t t
         UNION ALL
-        SELECT p.pid, NULL, NULL, p.af, p.t, p.revenue, NULL, NULL, NULL
+        SELECT NULL, p.*, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM pipeline_lp p WHERE NOT EXISTS (SELECT FROM pipeline_t t WHERE t.pid = p.pid)
         UNION ALL
-        SELECT NULL, c.cid, NULL, c.af, NULL, NULL, c.t, c.revenue, c.name
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.*
           FROM pipeline_lc c WHERE NOT EXISTS (SELECT FROM pipeline_t t WHERE t.cid = c.cid)
-    ), numbered AS (
-        SELECT k.*, row_number() OVER (ORDER BY k.af, coalesce(k.p_time, k.c_time), k.c_time,
-                                               k.p_revenue, k.c_revenue, k.c_name) AS n
-          FROM keyed k
     )
-    SELECT CASE WHEN k.cid IS NULL THEN 'af_only' WHEN k.pid IS NULL THEN 'confirmed_only'
+    SELECT CASE WHEN d.cid IS NULL THEN 'af_only' WHEN d.pid IS NULL THEN 'confirmed_only'
                 ELSE 'matched' END,
-           k.matched_by, k.af::text, coalesce(p.campaign, c.campaign), k.p_time, k.c_time,
-           k.p_revenue, k.c_revenue, p.receipt_id::text, c.receipt_id::text,
-           trim_scale(extract(epoch FROM k.c_time - k.p_time)), trim_scale(k.c_revenue - k.p_revenue),
-           abs(k.c_revenue - k.p_revenue) > p_amount_tolerance, p.chargeback, k.n
-      FROM numbered k
-      LEFT JOIN pipeline_p p ON p.pid = k.pid
-      LEFT JOIN pipeline_c c ON c.cid = k.cid;
+           d.matched_by, coalesce(d.p_af, d.c_af)::text, coalesce(d.p_campaign, d.c_campaign),
+           d.p_time, d.c_time, d.p_revenue, d.c_revenue, d.p_receipt::text, d.c_receipt::text,
+           trim_scale(extract(epoch FROM d.c_time - d.p_time)), trim_scale(d.c_revenue - d.p_revenue),
+           abs(d.c_revenue - d.p_revenue) > p_amount_tolerance, d.chargeback,
+           row_number() OVER (ORDER BY coalesce(d.p_af, d.c_af), coalesce(d.p_time, d.c_time),
+                                       d.c_time, d.p_revenue, d.c_revenue, d.c_name)
+      FROM detail d;
 END;
 $$;
