@@ -19,12 +19,8 @@ AS $$
 -- sessions carry no campaign); 0 when no one had a session. With p_run_id, of the purchases that
 -- run curated.
 WITH revenue AS (
-    SELECT upper(c.campaign) AS campaign, sum(c.revenue_usd) AS revenue
-      FROM analytics.pipeline_purchases(
-               p_tenant_id, (p_as_of - 1)::timestamp AT TIME ZONE 'UTC',
-               p_as_of::timestamp AT TIME ZONE 'UTC', p_run_id) c
-     WHERE c.campaign IS NOT NULL
-     GROUP BY 1
+    SELECT r.campaign, r.revenue
+      FROM analytics.pipeline_daily_revenue(p_tenant_id, p_as_of - 1, p_as_of - 1, p_run_id) r
 ), active AS (
     SELECT count(DISTINCT s.user_id) AS dau
       FROM analytics.session_event s

@@ -20,14 +20,8 @@ AS $$
 -- NULL and ROAS 0 (so does a cost of 0); one with cost and no purchase has revenue 0. Purchases
 -- without a campaign are in no campaign's ROAS. With p_run_id, the purchases that run curated.
 WITH revenue AS (
-    SELECT (c.event_time_utc AT TIME ZONE 'UTC')::date AS day,
-           upper(c.campaign) AS campaign,
-           sum(c.revenue_usd) AS revenue
-      FROM analytics.pipeline_purchases(
-               p_tenant_id, p_from::timestamp AT TIME ZONE 'UTC',
-               (p_to + 1)::timestamp AT TIME ZONE 'UTC', p_run_id) c
-     WHERE c.campaign IS NOT NULL
-     GROUP BY 1, 2
+    SELECT r.day, r.campaign, r.revenue
+      FROM analytics.pipeline_daily_revenue(p_tenant_id, p_from, p_to, p_run_id) r
 ), cost AS (
     SELECT k.cost_date AS day, upper(btrim(k.campaign)) AS campaign, sum(k.ad_cost_usd) AS cost
       FROM analytics.cost_daily k

@@ -1,7 +1,5 @@
 CREATE OR REPLACE FUNCTION analytics.pipeline_purchases(
     p_tenant_id uuid,
-    p_from timestamptz,
-    p_to timestamptz,
     p_run_id uuid
 )
 RETURNS TABLE (
@@ -17,13 +15,12 @@ LANGUAGE sql
 STABLE
 SECURITY INVOKER
 AS $$
--- The curated purchases the other reports read, of [p_from, p_to) (either bound optional). With a
--- run, those the run curated and kept (its purchases_curated report, curated once per run);
--- without one, the warehouse's curated now (pipeline_curated_purchases). Unordered. A block's
--- first and last times spare reading the blocks outside the range.
+-- The curated purchases the reconciliation reads. With a run, those the run curated and kept (its
+-- purchases_curated report, curated once per run); without one, the warehouse's curated now
+-- (pipeline_curated_purchases). Unordered.
 SELECT c.appsflyer_id, c.event_time_utc, c.revenue_usd, c.campaign, c.receipt_id, c.chargeback,
        c.original_revenue_usd
-  FROM analytics.pipeline_curated_purchases(p_tenant_id, p_from, p_to) c
+  FROM analytics.pipeline_curated_purchases(p_tenant_id) c
  WHERE p_run_id IS NULL
 UNION ALL
 SELECT r.appsflyer_id, r.event_time_utc, r.revenue_usd, r.campaign, r.receipt_id, r.chargeback,
@@ -35,7 +32,5 @@ SELECT r.appsflyer_id, r.event_time_utc, r.revenue_usd, r.campaign, r.receipt_id
             original_revenue_usd)
  WHERE p_run_id IS NOT NULL
    AND b.tenant_id = p_tenant_id
-   AND b.run_id = p_run_id
-   AND (p_from IS NULL OR (b.last_time >= p_from AND r.event_time_utc >= p_from))
-   AND (p_to IS NULL OR (b.first_time < p_to AND r.event_time_utc < p_to));
+   AND b.run_id = p_run_id;
 $$;

@@ -69,7 +69,7 @@ BEGIN
            p.campaign AS p_campaign,
            p.receipt_id COLLATE "C" AS p_receipt,
            p.chargeback
-      FROM analytics.pipeline_purchases(p_tenant_id, NULL, NULL, p_run_id) p;
+      FROM analytics.pipeline_purchases(p_tenant_id, p_run_id) p;
 
     CREATE TEMP TABLE pipeline_c ON COMMIT DROP AS
     SELECT row_number() OVER () AS cid, x.c_af, x.c_time, x.c_revenue, x.c_name, x.c_campaign,

@@ -254,8 +254,9 @@ async def completed_run(database: Database, tenant: uuid.UUID) -> uuid.UUID:
 PURCHASES = """
     SELECT appsflyer_id, event_time_utc, revenue_usd, campaign, receipt_id, chargeback,
            original_revenue_usd
-      FROM analytics.pipeline_purchases(:t, :a, :b, :run)
+      FROM analytics.pipeline_purchases(:t, :run)
      ORDER BY event_time_utc, appsflyer_id"""
+REVENUE = "SELECT * FROM analytics.pipeline_daily_revenue(:t, :a, :b, :run) ORDER BY 1, 2"
 
 
 async def test_a_runs_purchases_are_those_it_curated(
@@ -263,15 +264,24 @@ async def test_a_runs_purchases_are_those_it_curated(
 ) -> None:
     curated = await rows(conn, CURATED.format(range=""), t=tenant)
     run_id = await completed_run(database, tenant)
-    stored = await rows(conn, PURCHASES, t=tenant, a=None, b=None, run=run_id)
+    stored = await rows(conn, PURCHASES, t=tenant, run=run_id)
     assert stored == curated
     assert len(stored) == 14
-    assert await rows(conn, PURCHASES, t=tenant, a=None, b=None, run=None) == stored
-    # a time range reads the blocks (and rows) within it: 11-19 10:30 to 12:06
-    found = await rows(conn, PURCHASES, t=tenant, a=at(19, 10, 30), b=at(19, 12, 6), run=run_id)
-    assert [(r[0], r[1], r[2]) for r in found] == [
-        ("af-2", at(19, 11), D(0)),
-        ("af-3", at(19, 12), D(8)),
+    assert await rows(conn, PURCHASES, t=tenant, run=None) == stored
+
+
+@pytest.mark.parametrize("from_run", [False, True])
+async def test_daily_revenue_per_campaign_of_a_range_of_days(
+    conn: AsyncConnection, database: Database, tenant: uuid.UUID, from_run: bool
+) -> None:
+    run_id = await completed_run(database, tenant) if from_run else None
+    found = await rows(conn, REVENUE, t=tenant, a=date(2026, 11, 18), b=D1, run=run_id)
+    assert found == [
+        (date(2026, 11, 18), "SUMMER", D(30)),  # af-7
+        (date(2026, 11, 18), "WINTER", D(30)),  # hist-4
+        (D1, "SPRING", D(5)),
+        (D1, "SUMMER", D("12.5")),  # P1 " summer ", P3 charged back: 0
+        (D1, "WINTER", D(17)),  # P4 "winter" 8, P5 9
     ]
 
 
