@@ -9,14 +9,20 @@ another event, one in 200 with a revenue that is no number; a confirmation for m
 few seconds to minutes away, with the receipt on seven in ten). Then:
 
 - ``meridian``: a run as the job runs it (``run_pipeline``: every report computed by the SQL
-  functions and stored), timed from start to its commit; its per-report timings.
+  functions and stored), timed from start to its commit; its per-report timings. Then the five
+  files as the download endpoints stream them (``service.report_file``), written to disk, timed
+  apart: the run stores rows, the files are made on reading.
 - ``pandas``: the seed's four CSV files (exported from the same tables) read with ``read_csv``,
   then the seed's rules (curation, ``merge_asof`` reconciliation within 10 minutes, ROAS D-1, the
   7-date anomaly, ARPDAU D-1) and its five output files written. Read and rules are timed apart.
 
-The ratio is pandas' time over Meridian's; both whole (files in to reports out) and against the
-rules alone (pandas' frames already in memory). Meridian does more (one-to-one matching, receipts,
-amounts, the robust anomaly rule), so the ratio is, if anything, in pandas' favour.
+The ratio is pandas' time over Meridian's: the run alone (pandas whole, files in to files out,
+against the run's stored reports), the run with its five files read back, and against pandas'
+rules alone (its frames already in memory). Meridian does more (one-to-one matching, receipts,
+amounts, the robust anomaly rule), so the ratio is, if anything, in pandas' favour. CPU seconds
+are printed beside the wall-clock ones (the PostgreSQL server's processes, from /proc, when the
+server is on this machine; pandas' process): on a shared machine they move less than the wall
+clock does.
 
 Usage: ``uv run python scripts/bench/pipeline_bench.py [--quick] [--rounds R]`` (``--quick``:
 100,000 rows of each); ``scripts/bench/run_all.py`` runs it with every other benchmark.
@@ -26,13 +32,15 @@ Usage: ``uv run python scripts/bench/pipeline_bench.py [--quick] [--rounds R]`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,7 +51,7 @@ from loadgen import Options, machine, parse_options, write_report
 from analytics_service.config import AnalyticsSettings
 from analytics_service.pipeline import service
 from analytics_service.pipeline.runner import run_pipeline
-from analytics_service.pipeline.schemas import RunIn
+from analytics_service.pipeline.schemas import REPORT_FILES, RunIn
 from common.config import PROJECT_ROOT
 from common.db import Database, service_url
 from common.migrations import asyncpg_dsn, migrate
@@ -157,19 +165,70 @@ async def prepare(conn: asyncpg.Connection, rows: int, data_dir: Path) -> dict[s
     return counts
 
 
-async def meridian_round(database: Database) -> dict[str, Any]:
+class ServerCpu:
+    """CPU seconds of the PostgreSQL server's processes (the postmaster's children), from /proc:
+    None when the server is not on this machine."""
+
+    def __init__(self, postmaster: int | None) -> None:
+        self.postmaster = postmaster
+
+    @classmethod
+    async def of(cls, database: Database) -> ServerCpu:
+        async with database.engine.connect() as conn:
+            backend = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        return cls(_parent(backend))
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.postmaster:
+                    total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+
+def _parent(pid: int) -> int | None:
+    stat = Path(f"/proc/{pid}/stat")
+    return int(stat.read_text().rsplit(")", 1)[1].split()[1]) if stat.exists() else None
+
+
+def _file(path: Path) -> TextIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("w")
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+async def meridian_round(database: Database, cpu: ServerCpu, out: Path) -> dict[str, Any]:
     async with database.sessionmaker() as session, session.begin():
         run = await service.start(session, TENANT, RunIn(as_of=AS_OF), requested_by="bench")
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), cpu.seconds()
     status = await run_pipeline(database.sessionmaker, TENANT, run.id)
-    seconds = time.perf_counter() - began
+    seconds, cpu_seconds = time.perf_counter() - began, _spent(cpu_began, cpu.seconds())
     async with database.sessionmaker() as session:
-        out = await service.get_run(session, TENANT, run.id)
-    assert status == "completed", out.error
+        done = await service.get_run(session, TENANT, run.id)
+    assert status == "completed", done.error
+    began, cpu_began = time.perf_counter(), cpu.seconds()
+    sizes = {}
+    for file in REPORT_FILES.values():
+        with _file(out / file) as written:
+            async for piece in await service.report_file(database, TENANT, run.id, file):
+                written.write(piece)
+            sizes[file] = written.tell()
+    files, files_cpu = time.perf_counter() - began, _spent(cpu_began, cpu.seconds())
     return {
         "seconds": seconds,
-        "timings_ms": out.timings,
-        "rows": {r.name: r.rows for r in out.reports},
+        "cpu_seconds": cpu_seconds,
+        "timings_ms": done.timings,
+        "rows": {r.name: r.rows for r in done.reports},
+        "files_seconds": files,
+        "files_server_cpu_seconds": files_cpu,
+        "file_bytes": sizes,
     }
 
 
@@ -258,13 +317,23 @@ def pandas_rules(frames: dict[str, pd.DataFrame], as_of: date, out: Path) -> dic
 
 
 def pandas_round(data_dir: Path) -> dict[str, Any]:
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     frames = pandas_read(data_dir)
     read = time.perf_counter() - began
     began = time.perf_counter()
     counts = pandas_rules(frames, AS_OF, data_dir / "pandas_reports")
     rules = time.perf_counter() - began
-    return {"read_seconds": read, "rules_seconds": rules, "seconds": read + rules, "rows": counts}
+    return {
+        "read_seconds": read,
+        "rules_seconds": rules,
+        "seconds": read + rules,
+        "cpu_seconds": time.process_time() - cpu_began,
+        "rows": counts,
+    }
+
+
+def _cpu(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.2f} s"
 
 
 async def run(options: Options) -> dict[str, Any]:
@@ -285,14 +354,17 @@ async def run(options: Options) -> dict[str, Any]:
         database = Database.from_settings(settings)
         rounds: list[dict[str, Any]] = []
         try:
+            cpu = await ServerCpu.of(database)
             for n in range(options.rounds):  # interleaved: a noisy machine drifts
-                ours = await meridian_round(database)
+                ours = await meridian_round(database, cpu, data_dir / "meridian_files")
                 theirs = await asyncio.to_thread(pandas_round, data_dir)
                 rounds.append({"meridian": ours, "pandas": theirs})
                 print(
-                    f"round {n + 1}: meridian {ours['seconds']:.2f} s {ours['timings_ms']}; "
-                    f"pandas {theirs['seconds']:.2f} s (read {theirs['read_seconds']:.2f} s, "
-                    f"rules {theirs['rules_seconds']:.2f} s)"
+                    f"round {n + 1}: meridian {ours['seconds']:.2f} s"
+                    f" (CPU {_cpu(ours['cpu_seconds'])}) {ours['timings_ms']},"
+                    f" files {ours['files_seconds']:.2f} s; pandas"
+                    f" {theirs['seconds']:.2f} s (CPU {_cpu(theirs['cpu_seconds'])}; read"
+                    f" {theirs['read_seconds']:.2f} s, rules {theirs['rules_seconds']:.2f} s)"
                 )
         finally:
             await database.dispose()
@@ -301,16 +373,23 @@ async def run(options: Options) -> dict[str, Any]:
     best = min(rounds, key=lambda r: r["meridian"]["seconds"])["meridian"]
     pandas_best = min(rounds, key=lambda r: r["pandas"]["seconds"])["pandas"]
     rules_best = min(r["pandas"]["rules_seconds"] for r in rounds)
+    files_best = min(r["meridian"]["files_seconds"] for r in rounds)
     ratio = pandas_best["seconds"] / best["seconds"]
+    files_ratio = pandas_best["seconds"] / (best["seconds"] + files_best)
     rules_ratio = rules_best / best["seconds"]
+    cpu_ratio = pandas_best["cpu_seconds"] / best["cpu_seconds"] if best["cpu_seconds"] else None
     print(
         f"\npipeline on {rows:,} purchases / confirmations / sessions (best of {len(rounds)}):\n"
         f"  meridian (warehouse -> 5 stored reports): {best['seconds']:.2f} s "
-        f"{best['timings_ms']}\n"
+        f"(server CPU {_cpu(best['cpu_seconds'])}) {best['timings_ms']}\n"
+        f"  meridian's 5 files read back (streamed):  {files_best:.2f} s {best['file_bytes']}\n"
         f"  pandas (4 CSV files -> 5 files):          {pandas_best['seconds']:.2f} s "
-        f"(read {pandas_best['read_seconds']:.2f} s, rules {pandas_best['rules_seconds']:.2f} s)\n"
-        f"  ratio pandas / meridian: {ratio:.1f}x whole, {rules_ratio:.1f}x against pandas' "
-        f"rules alone\n  meridian rows: {best['rows']}\n  pandas rows: {pandas_best['rows']}"
+        f"(CPU {_cpu(pandas_best['cpu_seconds'])}; read {pandas_best['read_seconds']:.2f} s, "
+        f"rules {pandas_best['rules_seconds']:.2f} s)\n"
+        f"  ratio pandas / meridian: {ratio:.1f}x against the run, {files_ratio:.1f}x against the"
+        f" run and its files, {rules_ratio:.1f}x against pandas' rules alone; CPU "
+        f"{'n/a' if cpu_ratio is None else f'{cpu_ratio:.1f}x'}\n"
+        f"  meridian rows: {best['rows']}\n  pandas rows: {pandas_best['rows']}"
     )
     return {
         "name": NAME,
@@ -320,7 +399,9 @@ async def run(options: Options) -> dict[str, Any]:
         "data": counts,
         "rounds": rounds,
         "ratio_whole": ratio,
+        "ratio_with_files": files_ratio,
         "ratio_rules": rules_ratio,
+        "ratio_cpu": cpu_ratio,
     }
 
 

@@ -1,6 +1,7 @@
 CREATE OR REPLACE FUNCTION analytics.pipeline_arpdau_d1(
     p_tenant_id uuid,
-    p_as_of date
+    p_as_of date,
+    p_run_id uuid DEFAULT NULL
 )
 RETURNS TABLE (
     date date,
@@ -15,14 +16,11 @@ SECURITY INVOKER
 AS $$
 -- arpdau_d1.json, per campaign with purchases on D-1 (the day before p_as_of, UTC), its curated
 -- revenue over DAU, the distinct users with a session event that day (all of the tenant's,
--- sessions carry no campaign); 0 when no one had a session.
+-- sessions carry no campaign); 0 when no one had a session. With p_run_id, of the purchases that
+-- run curated.
 WITH revenue AS (
-    SELECT upper(c.campaign) AS campaign, sum(c.revenue_usd) AS revenue
-      FROM analytics.pipeline_curated_purchases(
-               p_tenant_id, (p_as_of - 1)::timestamp AT TIME ZONE 'UTC',
-               p_as_of::timestamp AT TIME ZONE 'UTC') c
-     WHERE c.campaign IS NOT NULL
-     GROUP BY 1
+    SELECT r.campaign, r.revenue
+      FROM analytics.pipeline_daily_revenue(p_tenant_id, p_as_of - 1, p_as_of - 1, p_run_id) r
 ), active AS (
     SELECT count(DISTINCT s.user_id) AS dau
       FROM analytics.session_event s

@@ -1,7 +1,8 @@
 CREATE OR REPLACE FUNCTION analytics.pipeline_daily_roas(
     p_tenant_id uuid,
     p_from date,
-    p_to date
+    p_to date,
+    p_run_id uuid DEFAULT NULL
 )
 RETURNS TABLE (
     date date,
@@ -17,16 +18,10 @@ AS $$
 -- ROAS per UTC day of [p_from, p_to] and campaign (trimmed, upper-cased), curated revenue
 -- (chargebacks at 0) over the day's ad cost. A campaign with revenue and no cost row has cost
 -- NULL and ROAS 0 (so does a cost of 0); one with cost and no purchase has revenue 0. Purchases
--- without a campaign are in no campaign's ROAS.
+-- without a campaign are in no campaign's ROAS. With p_run_id, the purchases that run curated.
 WITH revenue AS (
-    SELECT (c.event_time_utc AT TIME ZONE 'UTC')::date AS day,
-           upper(c.campaign) AS campaign,
-           sum(c.revenue_usd) AS revenue
-      FROM analytics.pipeline_curated_purchases(
-               p_tenant_id, p_from::timestamp AT TIME ZONE 'UTC',
-               (p_to + 1)::timestamp AT TIME ZONE 'UTC') c
-     WHERE c.campaign IS NOT NULL
-     GROUP BY 1, 2
+    SELECT r.day, r.campaign, r.revenue
+      FROM analytics.pipeline_daily_revenue(p_tenant_id, p_from, p_to, p_run_id) r
 ), cost AS (
     SELECT k.cost_date AS day, upper(btrim(k.campaign)) AS campaign, sum(k.ad_cost_usd) AS cost
       FROM analytics.cost_daily k

@@ -3,7 +3,8 @@ CREATE OR REPLACE FUNCTION analytics.pipeline_roas_anomaly(
     p_as_of date,
     p_weeks integer DEFAULT 4,
     p_k numeric DEFAULT 3,
-    p_floor numeric DEFAULT 0.25
+    p_floor numeric DEFAULT 0.25,
+    p_run_id uuid DEFAULT NULL
 )
 RETURNS TABLE (
     date date,
@@ -27,10 +28,10 @@ AS $$
 -- ROAS over the p_weeks weeks before, less max(p_k x 1.4826 x MAD, p_floor); the floor keeps a
 -- campaign whose history is flat (MAD 0) or tiny from being flagged for noise. It needs 3 such
 -- days, reads only days with a cost (a missing cost is no ROAS of 0 there), and never flags a
--- D-1 without a cost.
+-- D-1 without a cost. With p_run_id, of the purchases that run curated.
 WITH series AS (
     SELECT s.*
-      FROM analytics.pipeline_daily_roas(p_tenant_id, p_as_of - 91, p_as_of - 1) s
+      FROM analytics.pipeline_daily_roas(p_tenant_id, p_as_of - 91, p_as_of - 1, p_run_id) s
 ), d1 AS (
     SELECT s.* FROM series s WHERE s.date = p_as_of - 1
 ), last7 AS (

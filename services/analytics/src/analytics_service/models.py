@@ -110,6 +110,13 @@ def _purchase(name: str, *extra: Column[object]) -> Table:
 
 
 purchase_raw = _purchase("purchase_raw", Column("status", String(16), nullable=False))
+# The receipts charged back (the pipeline's curation): a few rows of the table, so a small index.
+Index(
+    "ix_purchase_raw_tenant_id_receipt_id",
+    purchase_raw.c.tenant_id,
+    purchase_raw.c.receipt_id,
+    postgresql_where=text("lower(btrim(status)) = 'chargeback'"),
+)
 purchase_confirmed = _purchase("purchase_confirmed")
 cost_daily = fact_table(
     "cost_daily",
@@ -339,7 +346,9 @@ pipeline_run = Table(
     CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")", name="status"),
     Index("ix_pipeline_run_tenant_id_created_at", "tenant_id", "created_at"),
 )
-# A run's reports as JSON text (the seed's shapes), kept as written: a report is read whole.
+# A run's reports: the small ones as JSON text (the seed's shapes), kept as written; of the two with
+# a row per purchase, the reconciliation's summary (its details and the curated purchases are
+# blocks, below).
 pipeline_report = Table(
     "pipeline_report",
     metadata,
@@ -347,7 +356,65 @@ pipeline_report = Table(
     Column("run_id", UUID(as_uuid=True), primary_key=True),
     Column("name", String(64), primary_key=True),
     Column("rows", Integer, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text),
+)
+PIPELINE_BLOCK_ROWS = 1000
+
+
+def pipeline_block_table(
+    name: str, arrays: dict[str, TypeEngine[Any]], *columns: Column[object]
+) -> Table:
+    """Rows of a run's report, a block of up to PIPELINE_BLOCK_ROWS per table row: one array per
+    column, n the rows' places in the report (block b holds places b * 1000 + 1 to (b + 1) *
+    1000, in any order). A thousand rows go in as one row and one index entry, which makes a
+    million-row report cheap to write, and a page to read. The arrays are stored uncompressed
+    (STORAGE EXTERNAL, set by the migration): pglz would triple the writing time."""
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+        Column("run_id", UUID(as_uuid=True), primary_key=True),
+        Column("block", Integer, primary_key=True),
+        *columns,
+        Column("n", ARRAY(Integer), nullable=False),
+        *(Column(column, ARRAY(type_), nullable=False) for column, type_ in arrays.items()),
+    )
+
+
+# purchases_curated, in time order: a block's first and last times let a time range skip the
+# blocks outside it.
+pipeline_purchase_block = pipeline_block_table(
+    "pipeline_purchase_block",
+    {
+        "appsflyer_id": Text(),
+        "event_time_utc": _tz(),
+        "revenue_usd": Numeric(),
+        "campaign": Text(),
+        "receipt_id": Text(),
+        "chargeback": Boolean(),
+        "original_revenue_usd": Numeric(),
+    },
+    Column("first_time", _tz(), nullable=False),
+    Column("last_time", _tz(), nullable=False),
+)
+pipeline_reconciliation_block = pipeline_block_table(
+    "pipeline_reconciliation_block",
+    {
+        "status": Text(),
+        "matched_by": Text(),
+        "appsflyer_id": Text(),
+        "campaign": Text(),
+        "purchase_time": _tz(),
+        "confirmed_time": _tz(),
+        "purchase_revenue_usd": Numeric(),
+        "confirmed_revenue_usd": Numeric(),
+        "purchase_receipt_id": Text(),
+        "confirmed_receipt_id": Text(),
+        "seconds_apart": Numeric(),
+        "amount_diff": Numeric(),
+        "amount_mismatch": Boolean(),
+        "chargeback": Boolean(),
+    },
 )
 
 

@@ -214,6 +214,7 @@ async def test_a_run_that_fails_says_why_and_keeps_no_report(
     client: httpx.AsyncClient,
     callers: Callers,
     database: Database,
+    conn: AsyncConnection,
     tenant: uuid.UUID,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -233,6 +234,13 @@ async def test_a_run_that_fails_says_why_and_keeps_no_report(
         "failed", "RuntimeError: the warehouse is away", [], None
     )  # fmt: skip
     assert failed["finished_at"] is not None
+    # the curated purchases and the reconciliation, stored before the failure, went with it
+    for table in ("pipeline_report", "pipeline_purchase_block", "pipeline_reconciliation_block"):
+        kept = await conn.scalar(
+            text(f"SELECT count(*) FROM analytics.{table} WHERE run_id = :run"),  # noqa: S608
+            {"run": run["id"]},
+        )
+        assert (table, kept) == (table, 0)
 
 
 async def test_another_tenant_sees_none_of_the_runs(

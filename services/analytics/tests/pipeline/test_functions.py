@@ -12,6 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from analytics_service.pipeline import service
+from analytics_service.pipeline.runner import run_pipeline
+from analytics_service.pipeline.schemas import RunIn
+from common.db import Database
+
 pytestmark = pytest.mark.usefixtures("warehouse")
 AS_OF = date(2026, 11, 20)
 D1 = date(2026, 11, 19)
@@ -225,3 +230,100 @@ async def test_another_tenants_rows_are_in_none_of_them(
                       t=other_tenant, a=AS_OF) == [(D1, "SUMMER", D(1000), 1, D(1000))]  # fmt: skip
     found = await rows(conn, RECONCILIATION, t=other_tenant, minutes=10, tolerance=D(0))
     assert [r[:3] for r in found] == [("matched", "receipt", "af-1")]
+
+
+@pytest.mark.parametrize(
+    ("field", "written"),
+    [("Summer", "Summer"), ("a,b", '"a,b"'), ('say "hi"', '"say ""hi"""'),
+     ("two\nlines", '"two\nlines"'), ("", ""), (None, ""), (" spaced ", " spaced ")],
+)  # fmt: skip
+async def test_csv_fields_are_quoted_only_when_they_must_be(
+    conn: AsyncConnection, field: str | None, written: str
+) -> None:
+    found = await conn.scalar(text("SELECT analytics.pipeline_csv_field(:f)"), {"f": field})
+    assert found == written
+
+
+async def completed_run(database: Database, tenant: uuid.UUID) -> uuid.UUID:
+    async with database.sessionmaker() as session, session.begin():
+        run = await service.start(session, tenant, RunIn(as_of=AS_OF), requested_by="test")
+    assert await run_pipeline(database.sessionmaker, tenant, run.id) == "completed"
+    return run.id
+
+
+PURCHASES = """
+    SELECT appsflyer_id, event_time_utc, revenue_usd, campaign, receipt_id, chargeback,
+           original_revenue_usd
+      FROM analytics.pipeline_purchases(:t, :run)
+     ORDER BY event_time_utc, appsflyer_id"""
+REVENUE = "SELECT * FROM analytics.pipeline_daily_revenue(:t, :a, :b, :run) ORDER BY 1, 2"
+
+
+async def test_a_runs_purchases_are_those_it_curated(
+    conn: AsyncConnection, database: Database, tenant: uuid.UUID
+) -> None:
+    curated = await rows(conn, CURATED.format(range=""), t=tenant)
+    run_id = await completed_run(database, tenant)
+    stored = await rows(conn, PURCHASES, t=tenant, run=run_id)
+    assert stored == curated
+    assert len(stored) == 14
+    assert await rows(conn, PURCHASES, t=tenant, run=None) == stored
+
+
+@pytest.mark.parametrize("from_run", [False, True])
+async def test_daily_revenue_per_campaign_of_a_range_of_days(
+    conn: AsyncConnection, database: Database, tenant: uuid.UUID, from_run: bool
+) -> None:
+    run_id = await completed_run(database, tenant) if from_run else None
+    found = await rows(conn, REVENUE, t=tenant, a=date(2026, 11, 18), b=D1, run=run_id)
+    assert found == [
+        (date(2026, 11, 18), "SUMMER", D(30)),  # af-7
+        (date(2026, 11, 18), "WINTER", D(30)),  # hist-4
+        (D1, "SPRING", D(5)),
+        (D1, "SUMMER", D("12.5")),  # P1 " summer ", P3 charged back: 0
+        (D1, "WINTER", D(17)),  # P4 "winter" 8, P5 9
+    ]
+
+
+async def test_a_runs_reports_keep_to_its_purchases_when_the_warehouse_changes(
+    conn: AsyncConnection, database: Database, tenant: uuid.UUID
+) -> None:
+    run_id = await completed_run(database, tenant)
+    await conn.execute(
+        text("""INSERT INTO analytics.purchase_raw (tenant_id, event_time_utc, fact_id, upload_id,
+                    line, appsflyer_id, event_name, revenue_usd, campaign, status)
+                VALUES (:t, :at, gen_random_uuid(), gen_random_uuid(), 1, 'af-late', 'purchase',
+                        100, 'Summer', 'success')"""),
+        {"t": tenant, "at": at(19, 20)},
+    )  # fmt: skip
+    roas = "SELECT campaign, revenue_usd FROM analytics.pipeline_roas_d1(:t, :a, :run) ORDER BY 1"
+    summer = [r for r in await rows(conn, roas, t=tenant, a=AS_OF, run=run_id) if r[0] == "SUMMER"]
+    assert summer == [("SUMMER", D("12.5"))]
+    now = [r for r in await rows(conn, roas, t=tenant, a=AS_OF, run=None) if r[0] == "SUMMER"]
+    assert now == [("SUMMER", D("112.5"))]
+    arpdau = "SELECT campaign, revenue FROM analytics.pipeline_arpdau_d1(:t, :a, :run)"
+    assert ("SUMMER", D("12.5")) in await rows(conn, arpdau, t=tenant, a=AS_OF, run=run_id)
+    anomaly = (
+        "SELECT campaign, roas_d1 FROM analytics.pipeline_roas_anomaly(:t, :a, p_run_id => :run)"
+    )
+    assert ("SUMMER", D("0.25")) in await rows(conn, anomaly, t=tenant, a=AS_OF, run=run_id)
+    details = "SELECT appsflyer_id FROM analytics.pipeline_reconciliation(:t, 10, 0, :run)"
+    assert "af-late" not in [r[0] for r in await rows(conn, details, t=tenant, run=run_id)]
+    assert "af-late" in [r[0] for r in await rows(conn, details, t=tenant, run=None)]
+
+
+async def test_reconciliation_numbers_its_rows_in_the_reports_order(
+    conn: AsyncConnection, database: Database, tenant: uuid.UUID
+) -> None:
+    numbered = """SELECT n, status, appsflyer_id, coalesce(purchase_time, confirmed_time)
+                    FROM analytics.pipeline_reconciliation(:t, 10, 0.01, :run) ORDER BY n"""
+    found = await rows(conn, numbered, t=tenant, run=None)
+    assert [r[0] for r in found] == list(range(1, 17))
+    assert [(r[1], r[2]) for r in found[:8]] == [
+        ("matched", "af-1"), ("matched", "af-2"), ("af_only", "af-3"), ("matched", "af-3"),
+        ("matched", "af-4"), ("af_only", "af-7"), ("confirmed_only", "af-7"),
+        ("confirmed_only", "af-9"),
+    ]  # fmt: skip
+    assert [r[2] for r in found[8:]] == [f"hist-{n}" for n in range(8)]
+    run_id = await completed_run(database, tenant)
+    assert await rows(conn, numbered, t=tenant, run=run_id) == found

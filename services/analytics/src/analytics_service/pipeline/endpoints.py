@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from analytics_service.pipeline import service
 from analytics_service.pipeline.schemas import (
@@ -17,13 +18,23 @@ from analytics_service.pipeline.schemas import (
     RunPage,
     RunStatus,
 )
-from common.db import DbSession
+from common.db import Database, DbSession
 from common.security import Principal, TenantRole
 
 router = APIRouter(tags=["pipeline"])
 Runner = Annotated[Principal, TenantRole("analyst")]
 Reader = Annotated[Principal, TenantRole("viewer")]
 _JSON = {"content": {"application/json": {}}, "description": "The report."}
+
+
+async def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+# Reports are read a page at a time, each page in a short transaction of its own (instead of the
+# request's one, DbSession): a download of a million rows holds no connection while it is sent.
+Db = Annotated[Database, Depends(_database)]
 
 
 @router.post("/analytics/pipeline/run", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
@@ -65,20 +76,20 @@ async def get_pipeline_run(run_id: uuid.UUID, session: DbSession, caller: Reader
 
 @router.get("/analytics/pipeline/runs/{run_id}/reports/{name}", responses={200: _JSON})
 async def get_pipeline_report(
-    run_id: uuid.UUID, name: ReportName, session: DbSession, caller: Reader
-) -> Response:
-    """A completed run's report as JSON (409 before it has completed)."""
-    body = await service.report(session, caller.require_tenant(), run_id, name)
-    return Response(body, media_type="application/json")
+    run_id: uuid.UUID, name: ReportName, database: Db, caller: Reader
+) -> StreamingResponse:
+    """A completed run's report as JSON (409 before it has completed), streamed."""
+    body = await service.report(database, caller.require_tenant(), run_id, name)
+    return StreamingResponse(body, media_type="application/json")
 
 
 @router.get("/analytics/pipeline/runs/{run_id}/files/{file}", responses={200: _JSON})
 async def download_pipeline_file(
-    run_id: uuid.UUID, file: FileName, session: DbSession, caller: Reader
-) -> Response:
+    run_id: uuid.UUID, file: FileName, database: Db, caller: Reader
+) -> StreamingResponse:
     """A completed run's report as the gaming backend's file (purchases_curated.csv and the
-    four .json files)."""
-    body = await service.report_file(session, caller.require_tenant(), run_id, file)
+    four .json files), streamed."""
+    body = await service.report_file(database, caller.require_tenant(), run_id, file)
     media = "text/csv; charset=utf-8" if file.endswith(".csv") else "application/json"
     headers = {"Content-Disposition": f'attachment; filename="{file}"'}
-    return Response(body, media_type=media, headers=headers)
+    return StreamingResponse(body, media_type=media, headers=headers)

@@ -1,5 +1,7 @@
 """Pipeline runs, their reports, and the calls of the pipeline's SQL functions."""
 
+# ruff: noqa: S608 - the SQL is built from this module's constants, no input
+
 from __future__ import annotations
 
 import uuid
@@ -12,6 +14,7 @@ from sqlalchemy import Row, func, insert, select, text, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.models import (
+    PIPELINE_BLOCK_ROWS,
     cost_daily,
     pipeline_report,
     pipeline_run,
@@ -19,37 +22,100 @@ from analytics_service.models import (
     session_event,
 )
 
-# Each report as one JSON document and its row count, from its SQL function (ordered so a
-# report reads the same each time). Parameters: :t tenant, :as_of, :minutes, :tolerance.
-REPORT_SQL: dict[str, str] = {
-    "purchases_curated": """
-        SELECT count(*), coalesce(json_agg(c ORDER BY c.event_time_utc, c.appsflyer_id,
-                                              c.original_revenue_usd), '[]')::text
-          FROM analytics.pipeline_curated_purchases(:t) c""",
-    "reconciliation": """
-        SELECT count(*), json_build_object(
-            'summary', json_build_object(
-                'matched', count(*) FILTER (WHERE r.status = 'matched'),
-                'af_only', count(*) FILTER (WHERE r.status = 'af_only'),
-                'confirmed_only', count(*) FILTER (WHERE r.status = 'confirmed_only'),
-                'matched_by_receipt', count(*) FILTER (WHERE r.matched_by = 'receipt'),
-                'matched_by_time', count(*) FILTER (WHERE r.matched_by = 'time'),
-                'amount_mismatches', count(*) FILTER (WHERE r.amount_mismatch),
-                'match_minutes', CAST(:minutes AS integer),
-                'amount_tolerance', trim_scale(CAST(:tolerance AS numeric))),
-            'details', coalesce(json_agg(r ORDER BY r.appsflyer_id,
-                                         coalesce(r.purchase_time, r.confirmed_time),
-                                         r.confirmed_time), '[]'))::text
-          FROM analytics.pipeline_reconciliation(:t, :minutes, :tolerance) r""",
-    "roas_d1": """
-        SELECT count(*), coalesce(json_agg(r ORDER BY r.campaign), '[]')::text
-          FROM analytics.pipeline_roas_d1(:t, :as_of) r""",
-    "roas_anomaly": """
-        SELECT count(*), coalesce(json_agg(r ORDER BY r.campaign), '[]')::text
-          FROM analytics.pipeline_roas_anomaly(:t, :as_of) r""",
-    "arpdau_d1": """
-        SELECT count(*), coalesce(json_agg(r ORDER BY r.campaign), '[]')::text
-          FROM analytics.pipeline_arpdau_d1(:t, :as_of) r""",
+# The columns of each block table (models.pipeline_*_block), in the report's field order.
+CURATED = ("appsflyer_id", "event_time_utc", "revenue_usd", "campaign", "receipt_id", "chargeback",
+           "original_revenue_usd")  # fmt: skip
+DETAILS = ("status", "matched_by", "appsflyer_id", "campaign", "purchase_time", "confirmed_time",
+           "purchase_revenue_usd", "confirmed_revenue_usd", "purchase_receipt_id",
+           "confirmed_receipt_id", "seconds_apart", "amount_diff", "amount_mismatch",
+           "chargeback")  # fmt: skip
+
+
+def _arrays(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"array_agg(r.{c})" for c in columns)
+
+
+# Each report computed by its SQL function and kept, in one statement: the two with a row per
+# purchase as blocks of :block rows (their report row holds the count, and the reconciliation's
+# summary), the others as one JSON document. Parameters: :t tenant, :run, :as_of, :minutes,
+# :tolerance, :block. The curated purchases come first: the others read the run's (:run).
+STORE_SQL: dict[str, str] = {
+    "purchases_curated": f"""
+        WITH block AS (
+            INSERT INTO analytics.pipeline_purchase_block
+                   (tenant_id, run_id, block, first_time, last_time, n, {", ".join(CURATED)})
+            SELECT :t, :run, (r.n - 1) / :block, min(r.event_time_utc), max(r.event_time_utc),
+                   array_agg(r.n), {_arrays(CURATED)}
+              FROM (SELECT row_number() OVER (ORDER BY c.event_time_utc, c.appsflyer_id,
+                                                       c.original_revenue_usd)::integer AS n,
+                           c.*
+                      FROM analytics.pipeline_curated_purchases(:t) c) r
+             GROUP BY 3
+            RETURNING cardinality(n) AS rows)
+        INSERT INTO analytics.pipeline_report (tenant_id, run_id, name, rows, body)
+        SELECT :t, :run, 'purchases_curated', coalesce(sum(rows), 0), NULL FROM block""",
+    "reconciliation": f"""
+        WITH block AS (
+            INSERT INTO analytics.pipeline_reconciliation_block
+                   (tenant_id, run_id, block, n, {", ".join(DETAILS)})
+            SELECT :t, :run, (r.n - 1) / :block, array_agg(r.n::integer), {_arrays(DETAILS)}
+              FROM analytics.pipeline_reconciliation(:t, :minutes, :tolerance, :run) r
+             GROUP BY 3
+            RETURNING status, matched_by, amount_mismatch)
+        INSERT INTO analytics.pipeline_report (tenant_id, run_id, name, rows, body)
+        SELECT :t, :run, 'reconciliation', count(*), json_build_object(
+                   'matched', count(*) FILTER (WHERE d.status = 'matched'),
+                   'af_only', count(*) FILTER (WHERE d.status = 'af_only'),
+                   'confirmed_only', count(*) FILTER (WHERE d.status = 'confirmed_only'),
+                   'matched_by_receipt', count(*) FILTER (WHERE d.matched_by = 'receipt'),
+                   'matched_by_time', count(*) FILTER (WHERE d.matched_by = 'time'),
+                   'amount_mismatches', count(*) FILTER (WHERE d.amount_mismatch),
+                   'match_minutes', CAST(:minutes AS integer),
+                   'amount_tolerance', trim_scale(CAST(:tolerance AS numeric)))::text
+          FROM block b
+         CROSS JOIN LATERAL unnest(b.status, b.matched_by, b.amount_mismatch)
+               AS d(status, matched_by, amount_mismatch)""",
+}
+for _name, _function in (("roas_d1", "pipeline_roas_d1(:t, :as_of, :run)"),
+                         ("roas_anomaly", "pipeline_roas_anomaly(:t, :as_of, p_run_id => :run)"),
+                         ("arpdau_d1", "pipeline_arpdau_d1(:t, :as_of, :run)")):  # fmt: skip
+    STORE_SQL[_name] = f"""
+        INSERT INTO analytics.pipeline_report (tenant_id, run_id, name, rows, body)
+        SELECT :t, :run, '{_name}', count(*), coalesce(json_agg(r ORDER BY r.campaign), '[]')
+          FROM analytics.{_function} r"""
+
+
+# A page of a block report's rows as text, in order (JSON objects joined by commas, or CSV
+# lines): the rows of blocks :first to :last of the tenant's run.
+def _unnest(table: str, columns: tuple[str, ...]) -> str:
+    return f"""
+      FROM analytics.{table} b
+     CROSS JOIN LATERAL unnest(b.n, {", ".join(f"b.{c}" for c in columns)})
+           AS r(n, {", ".join(columns)})"""
+
+
+_PAGE = """
+     WHERE b.tenant_id = :t AND b.run_id = :run AND b.block BETWEEN :first AND :last"""
+PAGE_SQL: dict[tuple[str, str], str] = {
+    ("purchases_curated", "json"): f"""
+        SELECT string_agg(row_to_json(x)::text, ',' ORDER BY r.n)
+        {_unnest("pipeline_purchase_block", CURATED)}
+         CROSS JOIN LATERAL (
+               SELECT r.appsflyer_id, 'purchase'::text AS event_name, r.event_time_utc,
+                      r.revenue_usd, r.campaign, r.receipt_id, 'success'::text AS status,
+                      r.chargeback, r.original_revenue_usd) x{_PAGE}""",
+    ("purchases_curated", "csv"): f"""
+        SELECT string_agg(concat(
+                   analytics.pipeline_csv_field(r.appsflyer_id), ',purchase,',
+                   to_json(r.event_time_utc) #>> '{{}}', ',', r.revenue_usd, ',',
+                   analytics.pipeline_csv_field(r.campaign), ',',
+                   analytics.pipeline_csv_field(r.receipt_id), ',success,', r.chargeback::text,
+                   ',', r.original_revenue_usd, E'\\n'), '' ORDER BY r.n)
+        {_unnest("pipeline_purchase_block", CURATED)}{_PAGE}""",
+    ("reconciliation", "json"): f"""
+        SELECT string_agg(row_to_json(x)::text, ',' ORDER BY r.n)
+        {_unnest("pipeline_reconciliation_block", DETAILS)}
+         CROSS JOIN LATERAL (SELECT {", ".join(f"r.{c}" for c in DETAILS)}) x{_PAGE}""",
 }
 
 
@@ -123,17 +189,34 @@ async def reports_of(
     return found
 
 
-async def report_body(
+async def report_row(
     session: AsyncSession, tenant_id: uuid.UUID, run_id: uuid.UUID, name: str
-) -> str | None:
-    body: str | None = await session.scalar(
-        select(pipeline_report.c.body).where(
+) -> tuple[int, str | None] | None:
+    """A report's row count and JSON (the reconciliation's summary; none for the curated
+    purchases, all blocks)."""
+    result = await session.execute(
+        select(pipeline_report.c.rows, pipeline_report.c.body).where(
             pipeline_report.c.tenant_id == tenant_id,
             pipeline_report.c.run_id == run_id,
             pipeline_report.c.name == name,
         )
     )
-    return body
+    row = result.one_or_none()
+    return None if row is None else (row.rows, row.body)
+
+
+async def report_page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    report: tuple[str, str],
+    blocks: range,
+) -> str:
+    """Rows of a block report (report: name and format) as text, in their order."""
+    await session.execute(text("SELECT set_config('timezone', 'UTC', true)"))  # times in UTC
+    params = {"t": tenant_id, "run": run_id, "first": blocks.start, "last": blocks.stop - 1}
+    page: str | None = await session.scalar(text(PAGE_SQL[report]), params)
+    return page or ""
 
 
 async def claim_run(
@@ -154,19 +237,17 @@ async def claim_run(
 
 
 async def store_report(session: AsyncSession, name: str, run: Row[Any]) -> None:
-    """Compute one report of a run and keep it, in the database: the JSON text (hundreds of
-    megabytes for the big reports) never makes the round trip through the worker."""
+    """Compute one report of a run and keep it, in the database: no row of it makes the round
+    trip through the worker."""
     params = {
         "t": run.tenant_id,
         "run": run.run_id,
-        "name": name,
         "as_of": run.as_of,
         "minutes": run.match_minutes,
         "tolerance": run.amount_tolerance,
+        "block": PIPELINE_BLOCK_ROWS,
     }
-    sql = f"""INSERT INTO analytics.pipeline_report (tenant_id, run_id, name, rows, body)
-              SELECT :t, :run, :name, r.* FROM ({REPORT_SQL[name]}) r"""  # noqa: S608 - constants
-    await session.execute(text(sql), params)
+    await session.execute(text(STORE_SQL[name]), params)
 
 
 async def prepare(session: AsyncSession, work_mem: str, statement_timeout: str) -> None:

@@ -3,17 +3,15 @@ read by any of the tenant's users."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.models import PIPELINE_BLOCK_ROWS
 from analytics_service.pipeline import repository
 from analytics_service.pipeline.schemas import (
     REPORT_FILES,
@@ -22,10 +20,13 @@ from analytics_service.pipeline.schemas import (
     RunOut,
     RunPage,
 )
+from common.db import Database
 from common.errors import Conflict, NotFound
 from common.jobs import enqueue
 
 PIPELINE_JOB = "analytics.pipeline"
+# Blocks of a report read together: a piece of a download (about 5,000 rows, a megabyte of JSON).
+PAGE_BLOCKS = 5
 # The columns of purchases_curated.csv: the seed's input columns, then what curation adds.
 CURATED_COLUMNS = (
     "appsflyer_id", "event_name", "event_time_utc", "revenue_usd", "campaign", "receipt_id",
@@ -110,39 +111,78 @@ async def list_runs(
     )
 
 
-async def report(session: AsyncSession, tenant_id: uuid.UUID, run_id: uuid.UUID, name: str) -> str:
-    """A completed run's report as JSON text."""
-    run = await _run(session, tenant_id, run_id)
-    if run.status != "completed":
-        raise Conflict(
-            f"The run is {run.status}; its reports are there once it has completed.",
-            type_slug="run-not-completed",
-        )
-    body = await repository.report_body(session, tenant_id, run_id, name)
-    if body is None:
-        raise NotFound("The run has no such report.")
-    return body
+async def report(
+    database: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, name: str
+) -> AsyncIterator[str]:
+    """A completed run's report as JSON text, in pieces: a page of rows per piece for the two
+    reports with a row per purchase, so neither is ever whole in memory."""
+    rows, body = await _completed_report(database, tenant_id, run_id, name)
+    if name == "purchases_curated":
+        return _json_array(_pages(database, tenant_id, run_id, (name, "json"), rows))
+    if name == "reconciliation":
+        details = _json_array(_pages(database, tenant_id, run_id, (name, "json"), rows))
+        return _concat(f'{{"summary": {body}, "details": ', details, "}")
+    return _concat(body or "")
 
 
 async def report_file(
-    session: AsyncSession, tenant_id: uuid.UUID, run_id: uuid.UUID, file: str
-) -> str:
+    database: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, file: str
+) -> AsyncIterator[str]:
     """A report as the seed's file: its JSON, or CSV for the curated purchases."""
     name = next(name for name, known in REPORT_FILES.items() if known == file)
-    body = await report(session, tenant_id, run_id, name)
-    return curated_csv(body) if file.endswith(".csv") else body
+    if not file.endswith(".csv"):
+        return await report(database, tenant_id, run_id, name)
+    rows, _ = await _completed_report(database, tenant_id, run_id, name)
+    lines = _pages(database, tenant_id, run_id, (name, "csv"), rows)
+    return _concat(",".join(CURATED_COLUMNS) + "\n", lines)
 
 
-def curated_csv(body: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CURATED_COLUMNS)
-    for row in json.loads(body, parse_float=Decimal):
-        writer.writerow(["" if row[c] is None else _csv_value(row[c]) for c in CURATED_COLUMNS])
-    return out.getvalue()
+async def _completed_report(
+    database: Database, tenant_id: uuid.UUID, run_id: uuid.UUID, name: str
+) -> tuple[int, str | None]:
+    async with database.sessionmaker() as session:
+        run = await _run(session, tenant_id, run_id)
+        if run.status != "completed":
+            raise Conflict(
+                f"The run is {run.status}; its reports are there once it has completed.",
+                type_slug="run-not-completed",
+            )
+        kept = await repository.report_row(session, tenant_id, run_id, name)
+    if kept is None:
+        raise NotFound("The run has no such report.")
+    return kept
 
 
-def _csv_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+async def _pages(
+    database: Database,
+    tenant_id: uuid.UUID,
+    run_id: uuid.UUID,
+    report: tuple[str, str],
+    rows: int,
+) -> AsyncIterator[str]:
+    """A block report's rows, PAGE_BLOCKS blocks at a time, each page read in a short
+    transaction of its own: no connection is held while the client takes its time."""
+    blocks = -(-rows // PIPELINE_BLOCK_ROWS)
+    for first in range(0, blocks, PAGE_BLOCKS):
+        async with database.sessionmaker() as session:
+            page = range(first, min(first + PAGE_BLOCKS, blocks))
+            yield await repository.report_page(session, tenant_id, run_id, report, page)
+
+
+async def _json_array(pages: AsyncIterator[str]) -> AsyncIterator[str]:
+    yield "["
+    separator = ""
+    async for page in pages:
+        if page:
+            yield separator + page
+            separator = ","
+    yield "]"
+
+
+async def _concat(*parts: str | AsyncIterator[str]) -> AsyncIterator[str]:
+    for part in parts:
+        if isinstance(part, str):
+            yield part
+        else:
+            async for piece in part:
+                yield piece
