@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from analytics_service.config import AnalyticsSettings
 from analytics_service.main import create_app
 from analytics_testing import Callers, fact, jwks_app, make_settings, process_env
+from common.errors import PROBLEM_JSON
 from common.testing.fuzz import CHECKS, assert_serves_document, fuzz_config, fuzzed_service
 from common.testing.servers import serve_in_thread
 
@@ -201,3 +203,53 @@ def test_analytics_api(case: Case, analytics_url: str, fuzz_callers: FuzzCallers
         checks=CHECKS,
         timeout=20,
     )
+
+
+# Inputs the fuzzer found accepted or answered 500, kept as explicit cases: each a 422 problem
+# naming the field. (method, path, body, loc)
+FOUND: list[tuple[str, str, dict[str, Any], list[str]]] = [
+    # A JSON boolean was taken as a number (false as 0 minutes).
+    ("POST", "/run-pipeline", {"match_minutes": False}, ["body", "match_minutes"]),
+    (
+        "POST",
+        "/analytics/email/mappings",
+        {"branch_code": "F", "recipients": ["a@b.co"], "enabled": 0},
+        ["body", "enabled"],
+    ),
+    # A 64-character label made the resolver raise UnicodeError: a 500.
+    (
+        "PUT",
+        "/analytics/email/smtp",
+        {"host": "a" * 64, "port": 25, "tls_mode": "none", "from_address": "r@shop.example"},
+        ["body", "host"],
+    ),
+    (
+        "PUT",
+        "/analytics/email/smtp",
+        {
+            "host": "mail.example",
+            "port": True,
+            "tls_mode": "none",
+            "from_address": "r@shop.example",
+        },
+        ["body", "port"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "loc"), FOUND)
+async def test_inputs_the_fuzzer_found_get_a_422_problem(
+    analytics_url: str,
+    fuzz_callers: FuzzCallers,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    loc: list[str],
+) -> None:
+    async with httpx.AsyncClient(base_url=analytics_url) as http:
+        response = await http.request(
+            method, path, json=body, headers=fuzz_callers.headers_for(path)
+        )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert [e["loc"] for e in response.json()["errors"]] == [loc]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from common.fields import IsoDate
 
@@ -35,7 +35,7 @@ class RunIn(BaseModel):
         le=date(2199, 12, 31),
         description="The reports' D-1 is the day before (UTC). Default: today UTC.",
     )
-    match_minutes: int = Field(
+    match_minutes: StrictInt = Field(
         default=10, ge=0, le=1440, description="Reconciliation: greatest time apart of a pair."
     )
     amount_tolerance: Decimal = Field(

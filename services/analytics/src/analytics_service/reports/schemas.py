@@ -14,6 +14,7 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -81,7 +82,7 @@ class SmtpIn(BaseModel):
         description="A host name or IPv4 address: dot-separated labels of 1 to 63 letters, digits "
         "and inner hyphens.",
     )
-    port: int = Field(ge=1, le=65535)
+    port: StrictInt = Field(ge=1, le=65535)
     username: str | None = Field(None, min_length=1, max_length=320)
     password: str | None = Field(
         None, min_length=1, max_length=1000, description="Stored encrypted; never returned."
