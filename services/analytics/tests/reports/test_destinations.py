@@ -27,8 +27,6 @@ BASE = "/analytics/email"
 DEFAULTS = AnalyticsSettings(_env_file=None, environment="production", database_url="x",
                              email_secret="s" * 32, db_role_secret="s" * 32,
                              service_client_secret="s" * 32)  # fmt: skip
-# What the machine's resolver makes of localhost (127.0.0.1, often ::1 too).
-LOCALHOST = ", ".join(sorted({i[4][0] for i in socket.getaddrinfo("localhost", 25)}))
 REFUSED = "is not an allowed SMTP destination (loopback, private, link-local and metadata " \
           "addresses are refused unless the service allows them)"  # fmt: skip
 
@@ -120,7 +118,7 @@ def test_a_bad_destination_entry_stops_the_settings(entry: str, why: str) -> Non
     ("host", "shown"),
     [
         ("127.0.0.1", "127.0.0.1 port 2525"),
-        ("localhost", f"localhost ({LOCALHOST}) port 2525"),  # the name resolves to loopback
+        ("localhost", "localhost port 2525"),  # resolves to loopback, which is not said
         ("169.254.169.254", "169.254.169.254 port 2525"),
         ("10.20.30.40", "10.20.30.40 port 2525"),
     ],
@@ -214,7 +212,7 @@ async def test_settings_saved_before_the_policy_are_checked_again_when_used(
     test = await strict_client.post(
         f"{BASE}/smtp/test", json={"to": "me@shop.example.com"}, headers=admin.headers
     )
-    reason = f"localhost ({LOCALHOST}) port {mail_server.port} {REFUSED}"
+    reason = f"localhost port {mail_server.port} {REFUSED}"
     assert (test.status_code, test.json()["detail"]) == (422, reason)
 
     send = {"report_date": "2026-11-18", "skip_when_empty": False}  # no warehouse here

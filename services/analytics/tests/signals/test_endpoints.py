@@ -281,6 +281,8 @@ async def test_a_run_is_queued_for_the_caller_s_tenant_and_done_by_the_job(
     assert response.status_code == 202, response.text
     body = response.json()
     assert (body["tenant_id"], body["tasks"], body["as_of"]) == (str(tenant), ALL, "2026-11-19")
+    again = await client.post(f"{BASE}/run", json={"as_of": "2026-11-19"}, headers=analyst.headers)
+    assert again.status_code == 202, again.text  # the same work, still queued: no second job
     theirs = callers.user(other_tenant, "admin")
     other = await client.post(f"{BASE}/run", json={"tasks": ["spikes"]}, headers=theirs.headers)
     assert other.status_code == 202, other.text

@@ -79,10 +79,12 @@ def _pull_row(fact: Received, pull: GA4Pull) -> dict[str, Any]:
 
 
 async def _complete(session: AsyncSession, facts: Sequence[Received]) -> None:
-    """Complete the facts' pulls oldest first (the time a fact of a pull occurred is when it
-    was pulled), so pulls of one day in one batch replace each other in their order."""
-    pulls = {(f.occurred_at, f.tenant_id, f.data.pull_id) for f in facts}
-    for _, tenant_id, pull_id in sorted(pulls):
+    """Complete the facts' pulls by tenant and data type, in each oldest first (the time a fact
+    of a pull occurred is when it was pulled), so pulls of one day in one batch replace each
+    other in their order. A swap holds its (tenant, data type) rollup lock until commit: taking
+    them in one order in every batch keeps two batches from deadlocking."""
+    pulls = {(f.tenant_id, f.data.data_type, f.occurred_at, f.data.pull_id) for f in facts}
+    for tenant_id, _, _, pull_id in sorted(pulls):
         await repository.complete_pull(session, tenant_id, pull_id)
 
 

@@ -164,9 +164,10 @@ async def _pages(
     transaction of its own: no connection is held while the client takes its time."""
     blocks = -(-rows // PIPELINE_BLOCK_ROWS)
     for first in range(0, blocks, PAGE_BLOCKS):
+        blocks_of_page = range(first, min(first + PAGE_BLOCKS, blocks))
         async with database.sessionmaker() as session:
-            page = range(first, min(first + PAGE_BLOCKS, blocks))
-            yield await repository.report_page(session, tenant_id, run_id, report, page)
+            page = await repository.report_page(session, tenant_id, run_id, report, blocks_of_page)
+        yield page  # the connection is back in the pool while the client reads
 
 
 async def _json_array(pages: AsyncIterator[str]) -> AsyncIterator[str]:

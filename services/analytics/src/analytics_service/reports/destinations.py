@@ -18,6 +18,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from loguru import logger
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -130,10 +132,15 @@ async def resolve(policy: SmtpPolicy, host: str, port: int, seconds: float) -> l
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     refused = sorted((a for a in addresses if not policy.permits(a, port)), key=_order)
     if refused:
-        named = ", ".join(str(a) for a in refused)
-        shown = host if named == host else f"{host} ({named})"
+        # The addresses a name resolves to stay in the log: a tenant learns no internal DNS.
+        logger.warning(
+            "SMTP destination {} port {} refused: resolves to {}",
+            host,
+            port,
+            ", ".join(str(a) for a in refused),
+        )
         raise DestinationDenied(
-            f"{shown} port {port} is not an allowed SMTP destination (loopback, private, "
+            f"{host} port {port} is not an allowed SMTP destination (loopback, private, "
             "link-local and metadata addresses are refused unless the service allows them)"
         )
     return addresses

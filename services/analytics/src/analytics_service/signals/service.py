@@ -89,14 +89,17 @@ async def acknowledge(
 async def start_run(
     session: AsyncSession, tenant_id: uuid.UUID, body: RunIn, *, requested_by: str
 ) -> RunOut:
-    """Queue the tenant's signal work now (a job of the worker, in the request's transaction)."""
+    """Queue the tenant's signal work now (a job of the worker, in the request's transaction);
+    the same work already queued or running is not queued again."""
     payload = {
         "tenant_id": str(tenant_id),
         "tasks": body.tasks,
         "as_of": body.as_of.isoformat() if body.as_of else None,
         "requested_by": requested_by,
     }
-    await enqueue(session, "analytics", RUN_JOB, payload)
+    # The same work asked again while it waits or runs is that one job, not another.
+    same = f"{tenant_id}:{','.join(sorted(body.tasks))}:{payload['as_of']}"
+    await enqueue(session, "analytics", RUN_JOB, payload, dedupe_key=f"signals:{same}")
     return RunOut(
         tenant_id=tenant_id, tasks=body.tasks, as_of=body.as_of, queued_at=datetime.now(UTC)
     )
