@@ -289,6 +289,47 @@ async def test_a_schedule_missed_for_days_sends_once_for_its_latest_due_time(
     assert schedule["next_run_at"] == "2026-03-30T05:00:00Z"
 
 
+async def test_a_due_time_queued_already_is_skipped_and_the_others_still_queue(
+    client: httpx.AsyncClient, admin: Caller, conn: AsyncConnection, run_due: RunDue
+) -> None:
+    """A change saved on a clock behind the worker's could put a due time it had just queued
+    back: the job's unique (schedule, due time) then refused it, and the whole batch with it."""
+    again = await add(client, admin, **PARIS_7AM)
+    other = await add(client, admin, **PARIS_7AM)
+    await due_at(conn, again, "2026-03-29T05:00")
+    assert await run_due("2026-03-29T05:00") == 1
+    first = (await client.get(f"{BASE}/schedules/{again['id']}", headers=admin.headers)).json()
+    await due_at(conn, again, "2026-03-29T05:00")  # the queued due time, back
+    await due_at(conn, other, "2026-03-29T05:00")
+    assert await run_due("2026-03-29T05:01") == 1  # other's; again's is not queued twice
+    jobs = (await client.get(f"{BASE}/jobs", headers=admin.headers)).json()["data"]
+    assert sorted((j["schedule_id"], j["scheduled_for"]) for j in jobs) == sorted(
+        [(again["id"], "2026-03-29T05:00:00Z"), (other["id"], "2026-03-29T05:00:00Z")]
+    )
+    after = (await client.get(f"{BASE}/schedules/{again['id']}", headers=admin.headers)).json()
+    assert (after["next_run_at"], after["last_job_id"]) == (
+        "2026-03-30T05:00:00Z", first["last_job_id"]
+    )  # fmt: skip
+
+
+async def test_a_change_never_makes_a_queued_due_time_due_again(
+    client: httpx.AsyncClient, admin: Caller, conn: AsyncConnection, run_due: RunDue
+) -> None:
+    """The next run after a change counts from the last due time queued when that is later
+    than the clock (a worker's clock ahead of the API's)."""
+    made = await add(client, admin, **LEAP)
+    await conn.execute(
+        text("UPDATE analytics.email_schedule SET last_run_at = :at WHERE schedule_id = :id"),
+        {"at": at("2028-02-29T13:00"), "id": made["id"]},
+    )
+    changed = await client.patch(
+        f"{BASE}/schedules/{made['id']}", json={"time_zone": "UTC"}, headers=admin.headers
+    )
+    assert changed.status_code == 200, changed.text
+    # 08:00 UTC on 29 February 2028 is before the last run: the next is in 2032.
+    assert changed.json()["next_run_at"] == "2032-02-29T08:00:00Z"
+
+
 async def test_disabled_and_future_schedules_queue_nothing(
     client: httpx.AsyncClient, admin: Caller, conn: AsyncConnection, run_due: RunDue
 ) -> None:

@@ -326,9 +326,11 @@ async def count_schedules(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 
 async def get_schedule(
-    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID, *, lock: bool = False
 ) -> Row[Any] | None:
     query = select(email_schedule).where(_schedule(tenant_id, schedule_id))
+    if lock:
+        query = query.with_for_update()
     return (await session.execute(query)).first()
 
 
@@ -388,7 +390,7 @@ async def mark_schedule_run(
     schedule: Row[Any],
     next_run_at: datetime,
     ran_for: datetime,
-    job_id: uuid.UUID,
+    job_id: uuid.UUID | None,
 ) -> None:
     """A due time queued: when the schedule is next due, and what it last queued."""
     statement = (

@@ -10,6 +10,7 @@ from typing import Any
 
 from loguru import logger
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics_service.config import AnalyticsSettings
@@ -42,9 +43,12 @@ def _out(row: Row[Any]) -> ScheduleOut:
 
 
 def _next_run(values: dict[str, Any]) -> datetime | None:
+    """The next due time after now, and after the last one queued (``last_run_at``): a clock a
+    little behind the worker's must not make a due time already sent due again."""
     if not values["enabled"]:
         return None
-    return cron.next_run(values["cron"], values["time_zone"], datetime.now(UTC))
+    after = max(datetime.now(UTC), values.get("last_run_at") or datetime.min.replace(tzinfo=UTC))
+    return cron.next_run(values["cron"], values["time_zone"], after)
 
 
 def _branches(codes: list[str] | None) -> list[str] | None:
@@ -84,7 +88,8 @@ async def update_schedule(
     session: AsyncSession, tenant_id: uuid.UUID, schedule_id: uuid.UUID, body: SchedulePatch
 ) -> ScheduleOut:
     """Change what is given; a changed time, zone or switch counts the next run from now."""
-    current = await repository.get_schedule(session, tenant_id, schedule_id)
+    # Locked: the worker queuing it now waits, or is waited for (and its last_run_at seen).
+    current = await repository.get_schedule(session, tenant_id, schedule_id, lock=True)
     if current is None:
         raise NotFound("No such report schedule.")
     changes = body.model_dump(exclude_unset=True)
@@ -135,16 +140,16 @@ async def queue_due(
         async with sessionmaker() as session, session.begin():
             due = await repository.claim_due_schedules(session, now, batch)
             for schedule in due:
-                await _queue(session, settings, schedule, now)
-        queued += len(due)
+                queued += await _queue(session, settings, schedule, now)
         if len(due) < batch:
             return queued
 
 
 async def _queue(
     session: AsyncSession, settings: AnalyticsSettings, schedule: Row[Any], now: datetime
-) -> None:
-    """One job for the schedule's latest due time, its report that time's (yesterday, or the
+) -> bool:
+    """One job (True) for the schedule's latest due time, unless that time was queued already
+    (False), its report that time's (yesterday, or the
     last whole week, in the schedule's zone), started after the tenant's stagger; the schedule
     then waits for its next due time after ``now``."""
     expression, zone = schedule.cron, schedule.time_zone
@@ -159,12 +164,19 @@ async def _queue(
         "schedule_id": schedule.schedule_id,
         "scheduled_for": due,
     }
-    job = await jobs_service.queue(
-        session, schedule.tenant_id, values, delay=max(start - now, timedelta(0))
-    )
+    job_id = schedule.last_job_id
+    try:
+        async with session.begin_nested():
+            job = await jobs_service.queue(
+                session, schedule.tenant_id, values, delay=max(start - now, timedelta(0))
+            )
+            job_id = job.job_id
+    except IntegrityError:  # this due time was queued already: never twice, and the others go on
+        logger.warning("schedule {}: {} was queued already", schedule.schedule_id, due)
     await repository.mark_schedule_run(
-        session, schedule, cron.next_run(expression, zone, now), due, job.job_id
+        session, schedule, cron.next_run(expression, zone, now), due, job_id
     )
     if due != schedule.next_run_at:
         logger.warning("schedule {}: due since {}, sent once for {}", schedule.schedule_id,
                        schedule.next_run_at, due)  # fmt: skip
+    return job_id != schedule.last_job_id
