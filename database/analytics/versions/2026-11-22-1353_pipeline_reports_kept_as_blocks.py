@@ -4,7 +4,10 @@ The two reports with a row per purchase (purchases_curated, reconciliation) beco
 tables, a thousand report rows per table row, their arrays stored uncompressed; the other reports
 read the purchases a run curated (p_run_id) instead of curating the warehouse again; the
 reconciliation pairs in set-based passes and numbers its rows; an index finds the chargebacks.
-A downgrade drops the blocks and those two reports of every run.
+Runs kept before have those two reports as one JSON text each, which the block readers do not
+read: the upgrade deletes them (the run's other reports stay; run the pipeline again for them),
+so that no old run answers an empty list. A downgrade drops the blocks and those two reports of
+every run.
 
 Revision ID: f20a228a9499
 Revises: 7bb1a6e03fe6
@@ -80,6 +83,10 @@ def create_block_tables() -> None:
 
 def upgrade() -> None:
     create_block_tables()
+    op.execute(
+        "DELETE FROM analytics.pipeline_report"
+        " WHERE name IN ('purchases_curated', 'reconciliation')"
+    )
     op.alter_column(
         "pipeline_report", "body", existing_type=sa.TEXT(), nullable=True, schema="analytics"
     )

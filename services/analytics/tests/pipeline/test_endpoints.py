@@ -337,3 +337,29 @@ async def test_the_daily_schedule_runs_each_tenant_with_data_once(
         assert [(r["trigger"], r["requested_by"], r["as_of"]) for r in runs] == [
             ("schedule", "schedule", "2026-11-20")
         ]
+
+
+async def test_a_run_kept_before_reports_were_rows_says_to_run_again(
+    client: httpx.AsyncClient,
+    callers: Callers,
+    conn: AsyncConnection,
+    database: Database,
+    tenant: uuid.UUID,
+) -> None:
+    """The migration to blocks deletes an older run's two big reports (their JSON text is not
+    read any more): asking for one is a 404 that says why, not an empty list."""
+    caller = callers.user(tenant, "viewer")
+    run_id = await completed_run(client, database, callers.user(tenant, "analyst"), tenant)
+    roas = await report(client, caller, run_id, "roas_d1")
+    await conn.execute(
+        text("DELETE FROM analytics.pipeline_report WHERE run_id = :r AND name = 'reconciliation'"),
+        {"r": uuid.UUID(run_id)},
+    )
+    for path in ("reports/reconciliation", "files/reconciliation.json"):
+        response = await client.get(f"{BASE}/runs/{run_id}/{path}", headers=caller.headers)
+        assert response.status_code == 404, response.text
+        assert response.json()["detail"] == (
+            "The run has no reconciliation report any more: it was made before reports were "
+            "kept as rows. Run the pipeline again for it."
+        )
+    assert await report(client, caller, run_id, "roas_d1") == roas  # the others stay

@@ -148,8 +148,11 @@ async def _completed_report(
                 type_slug="run-not-completed",
             )
         kept = await repository.report_row(session, tenant_id, run_id, name)
-    if kept is None:
-        raise NotFound("The run has no such report.")
+    if kept is None:  # a run kept before its reports were rows lost its two big ones
+        raise NotFound(
+            f"The run has no {name} report any more: it was made before reports were kept as "
+            "rows. Run the pipeline again for it."
+        )
     return kept
 
 
