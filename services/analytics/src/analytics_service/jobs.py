@@ -18,6 +18,7 @@ from analytics_service.reports.schedules_service import queue_due
 from analytics_service.reports.sender import SendLater, run_send_job
 from analytics_service.signals import runner as signals
 from analytics_service.signals.service import RUN_JOB as SIGNALS_RUN_JOB
+from analytics_service.signals.service import queue_scheduled
 from common.db import Database
 from common.jobs import JobSet, jobs_router, worker_main
 
@@ -113,14 +114,13 @@ async def email_schedules() -> None:
 
 @jobset.job(SIGNALS_RUN_JOB)
 async def signals_run(payload: dict[str, object]) -> None:
-    """One tenant's signal work queued by POST /analytics/signals/run."""
+    """One tenant's signal work, queued by POST /analytics/signals/run or by a schedule."""
     await signals.run_queued(resources().database.sessionmaker, payload, datetime.now(UTC))
 
 
 async def _signals_for_all(task: str) -> None:
-    now = datetime.now(UTC)
-    work = signals.Work(task, signals.default_as_of(task, now.date()), now)
-    await signals.run_all(resources().database.sessionmaker, work)
+    queued = await queue_scheduled(resources().database.sessionmaker, task, datetime.now(UTC))
+    logger.info("signals {}: {} tenant jobs queued", task, queued)
 
 
 @jobset.cron("analytics.signals_momentum", "0 */6 * * *")

@@ -1,10 +1,13 @@
-"""The scheduled signal work: each schedule's job does its task for every tenant with data in its
-window, and the clean-up deletes acknowledged alerts past their retention (and nothing else)."""
+"""The scheduled signal work: each schedule's job queues a run job of its task for every tenant
+with data in its window (a tenant's failure retries that tenant only), and the clean-up deletes
+acknowledged alerts past their retention (and nothing else)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +20,10 @@ from analytics_service.signals.runner import (
     Work,
     clean_up_alerts,
     default_as_of,
-    run_all,
     run_pairs,
+    run_queued,
 )
+from analytics_service.signals.service import queue_scheduled
 from common.db import Database
 
 pytestmark = pytest.mark.usefixtures("warehouse")
@@ -43,22 +47,42 @@ def test_momentum_and_scores_are_of_yesterday_and_spikes_of_today() -> None:
     ]  # fmt: skip
 
 
-async def test_each_task_runs_for_every_tenant_with_data(
+async def scheduled(
+    conn: AsyncConnection, database: Database, task: str, now: datetime
+) -> tuple[list[str], Counter[str]]:
+    """A schedule's job at ``now``: the tenants it queued a run job for, and what those jobs
+    did when the worker ran them (taken off the queue as the worker would)."""
+    await queue_scheduled(database.sessionmaker, task, now)
+    found = await conn.execute(
+        text(
+            "DELETE FROM analytics.pgqueuer WHERE entrypoint = 'analytics.signals_run'"
+            " RETURNING payload"
+        )
+    )
+    payloads = sorted((json.loads(p) for (p,) in found), key=lambda p: p["tenant_id"])
+    counts: Counter[str] = Counter()
+    for payload in payloads:
+        assert (payload["tasks"], payload["requested_by"]) == ([task], "schedule")
+        counts += await run_queued(database.sessionmaker, payload, now)
+    return [p["tenant_id"] for p in payloads], counts
+
+
+async def test_each_task_queues_a_job_for_every_tenant_with_data(
     conn: AsyncConnection, database: Database, tenant: uuid.UUID, other_tenant: uuid.UUID
 ) -> None:
-    sessions = database.sessionmaker
-    assert await run_all(sessions, Work("momentum", D19, at(20))) == {"momentum": 13}
-    assert await run_all(sessions, Work("scores", D19, at(20, 3))) == {"scores": 13}
-    assert await run_all(sessions, Work("spikes", D19, at(19, 21))) == {"spike_alerts": 4}
+    both = sorted([str(tenant), str(other_tenant)])
+    assert await scheduled(conn, database, "momentum", at(20)) == (both, {"momentum": 13})
+    assert await scheduled(conn, database, "scores", at(20, 3)) == (both, {"scores": 13})
+    assert await scheduled(conn, database, "spikes", at(19, 21)) == (both, {"spike_alerts": 4})
     ours = [
         (tenant, "branch_revenue", 1, 1, 1), (tenant, "campaign_installs", 2, 2, 2),
         (tenant, "campaign_revenue", 2, 2, 2), (tenant, "item_views", 6, 6, 6),
     ]  # fmt: skip
     assert await stored(conn) == sorted([*ours, (other_tenant, "item_views", 2, 2, 2)])
-    # a day without data in the window anywhere: nothing to do
-    late = date(2027, 3, 1)
-    assert await run_all(sessions, Work("momentum", late, at(1))) == {}
-    assert await run_all(sessions, Work("spikes", late, at(1))) == {}
+    # a day without data in the window anywhere: no job
+    late = datetime(2027, 3, 2, 6, tzinfo=UTC)
+    assert await scheduled(conn, database, "momentum", late) == ([], {})
+    assert await scheduled(conn, database, "spikes", late) == ([], {})
 
 
 async def test_a_failing_kind_fails_the_job_after_the_others_are_done(

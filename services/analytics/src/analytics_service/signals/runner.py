@@ -1,5 +1,5 @@
-"""The signal jobs: momentum, spike detection and value scores for every tenant with data (the
-schedules) or for one tenant now (POST /analytics/signals/run), and the alerts' clean-up.
+"""The signal jobs: momentum, spike detection and value scores of one tenant (a job each tenant
+with data gets from the schedules, or POST /analytics/signals/run), and the alerts' clean-up.
 
 Each (tenant, series kind) is one SQL function call in its own transaction. A failure is logged
 and the others go on; the job then fails so the queue retries it (the work is idempotent: rows
@@ -40,16 +40,6 @@ def default_as_of(task: str, today: date) -> date:
     """Momentum and scores are of the last complete day; spikes look at today as it runs (and
     the day before)."""
     return today if task == "spikes" else today - timedelta(days=1)
-
-
-async def run_all(sessions: Sessions, work: Work) -> Counter[str]:
-    """The task for every tenant with source rows in its window."""
-    since = work.as_of - timedelta(days=LOOK_BACK[work.task])
-    async with sessions() as session:
-        pairs = await repository.tenants_with_series(session, since)
-    counts = await run_pairs(sessions, work, pairs)
-    logger.info("signals {} as of {}: {}", work.task, work.as_of, dict(counts))
-    return counts
 
 
 async def run_queued(sessions: Sessions, payload: dict[str, Any], now: datetime) -> Counter[str]:

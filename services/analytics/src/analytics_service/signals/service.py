@@ -4,13 +4,14 @@ acknowledged and recomputed by its analysts (the SQL functions hold the rules)."
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from analytics_service.signals import repository
+from analytics_service.signals import repository, runner
 from analytics_service.signals.schemas import (
     AlertOut,
     AlertPage,
@@ -86,23 +87,48 @@ async def acknowledge(
     return alert_out(row)
 
 
+async def _queue_run(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    tasks: Sequence[str],
+    as_of: date | None,
+    requested_by: str,
+) -> None:
+    """A run job of one tenant's tasks; the same work already queued or running is that job,
+    not another."""
+    payload = {
+        "tenant_id": str(tenant_id),
+        "tasks": list(tasks),
+        "as_of": as_of.isoformat() if as_of else None,
+        "requested_by": requested_by,
+    }
+    same = f"{tenant_id}:{','.join(sorted(tasks))}:{payload['as_of']}"
+    await enqueue(session, "analytics", RUN_JOB, payload, dedupe_key=f"signals:{same}")
+
+
 async def start_run(
     session: AsyncSession, tenant_id: uuid.UUID, body: RunIn, *, requested_by: str
 ) -> RunOut:
-    """Queue the tenant's signal work now (a job of the worker, in the request's transaction);
-    the same work already queued or running is not queued again."""
-    payload = {
-        "tenant_id": str(tenant_id),
-        "tasks": body.tasks,
-        "as_of": body.as_of.isoformat() if body.as_of else None,
-        "requested_by": requested_by,
-    }
-    # The same work asked again while it waits or runs is that one job, not another.
-    same = f"{tenant_id}:{','.join(sorted(body.tasks))}:{payload['as_of']}"
-    await enqueue(session, "analytics", RUN_JOB, payload, dedupe_key=f"signals:{same}")
+    """Queue the tenant's signal work now (a job of the worker, in the request's transaction)."""
+    await _queue_run(session, tenant_id, body.tasks, body.as_of, requested_by)
     return RunOut(
         tenant_id=tenant_id, tasks=body.tasks, as_of=body.as_of, queued_at=datetime.now(UTC)
     )
+
+
+async def queue_scheduled(
+    sessions: async_sessionmaker[AsyncSession], task: str, now: datetime
+) -> int:
+    """A schedule's work: a run job of ``task`` for each tenant with source rows in its window,
+    so that one tenant's failure retries that tenant's job only; returns how many."""
+    as_of = runner.default_as_of(task, now.date())
+    since = as_of - timedelta(days=runner.LOOK_BACK[task])
+    async with sessions() as session, session.begin():
+        pairs = await repository.tenants_with_series(session, since)
+        tenants = sorted({tenant_id for tenant_id, _ in pairs})
+        for tenant_id in tenants:
+            await _queue_run(session, tenant_id, [task], as_of, "schedule")
+    return len(tenants)
 
 
 def _page(model: Any, data: list[Any], total: int, limit: int, offset: int) -> Any:
