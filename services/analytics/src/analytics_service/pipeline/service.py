@@ -23,6 +23,7 @@ from analytics_service.pipeline.schemas import (
 from common.db import Database
 from common.errors import Conflict, NotFound
 from common.jobs import enqueue
+from common.paging import has_more
 
 PIPELINE_JOB = "analytics.pipeline"
 # Blocks of a report read together: a piece of a download (about 5,000 rows, a megabyte of JSON).
@@ -107,7 +108,7 @@ async def list_runs(
         total=total,
         limit=limit,
         offset=offset,
-        has_more=offset + len(runs) < total,
+        has_more=has_more(offset, len(runs), total),
     )
 
 

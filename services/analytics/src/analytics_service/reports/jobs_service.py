@@ -75,13 +75,7 @@ async def list_jobs(
     session: AsyncSession, tenant_id: uuid.UUID, limit: int, offset: int
 ) -> JobPage:
     rows, total = await repository.list_jobs(session, tenant_id, limit, offset)
-    return JobPage(
-        data=[_job_out(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(rows) < total,
-    )
+    return JobPage.of([_job_out(r) for r in rows], total, limit, offset)
 
 
 async def history(
@@ -102,9 +96,7 @@ async def history(
         )
         for r in rows
     ]
-    return DeliveryPage(
-        data=data, total=total, limit=limit, offset=offset, has_more=offset + len(rows) < total
-    )
+    return DeliveryPage.of(data, total, limit, offset)
 
 
 async def unsubscribe_recipient(

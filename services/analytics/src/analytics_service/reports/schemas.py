@@ -21,6 +21,7 @@ from pydantic import (
 
 from analytics_service.reports.cron import check_cron, check_time_zone
 from common.fields import IsoDate
+from common.paging import OffsetPage
 
 BranchCode = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -155,12 +156,8 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
-class JobPage(BaseModel):
-    data: list[JobOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+class JobPage(OffsetPage[JobOut]):
+    pass
 
 
 class DeliveryOut(BaseModel):
@@ -175,12 +172,8 @@ class DeliveryOut(BaseModel):
     updated_at: datetime
 
 
-class DeliveryPage(BaseModel):
-    data: list[DeliveryOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+class DeliveryPage(OffsetPage[DeliveryOut]):
+    pass
 
 
 class PreviewQuery(ReportOf):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from common.fields import IsoDate
+from common.paging import OffsetPage
 
 SeriesKind = Literal["campaign_revenue", "campaign_installs", "branch_revenue", "item_views"]
 Status = Literal["insufficient_data", "declining", "stable", "growing", "rapid_growth", "viral"]
@@ -102,12 +103,8 @@ class SignalOut(BaseModel):
     value_score: ValueScore | None
 
 
-class SignalPage(BaseModel):
-    data: list[SignalOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+class SignalPage(OffsetPage[SignalOut]):
+    pass
 
 
 class AlertOut(BaseModel):
@@ -124,12 +121,8 @@ class AlertOut(BaseModel):
     acknowledged_by: str | None
 
 
-class AlertPage(BaseModel):
-    data: list[AlertOut]
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+class AlertPage(OffsetPage[AlertOut]):
+    pass
 
 
 class RunIn(BaseModel):

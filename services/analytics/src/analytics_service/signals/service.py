@@ -44,7 +44,7 @@ async def list_signals(
         query.limit,
         query.offset,
     )
-    return _page(SignalPage, [signal_out(row) for row in rows], total, query.limit, query.offset)
+    return SignalPage.of([signal_out(row) for row in rows], total, query.limit, query.offset)
 
 
 async def history(session: AsyncSession, tenant_id: uuid.UUID, query: HistoryQuery) -> SignalPage:
@@ -61,7 +61,7 @@ async def history(session: AsyncSession, tenant_id: uuid.UUID, query: HistoryQue
     if found is None:
         raise NotFound("The tenant has no such series (none computed yet).")
     rows, total = found
-    return _page(SignalPage, [signal_out(row) for row in rows], total, query.limit, query.offset)
+    return SignalPage.of([signal_out(row) for row in rows], total, query.limit, query.offset)
 
 
 async def list_alerts(session: AsyncSession, tenant_id: uuid.UUID, query: AlertQuery) -> AlertPage:
@@ -75,7 +75,7 @@ async def list_alerts(session: AsyncSession, tenant_id: uuid.UUID, query: AlertQ
         limit=query.limit,
         offset=query.offset,
     )
-    return _page(AlertPage, [alert_out(row) for row in rows], total, query.limit, query.offset)
+    return AlertPage.of([alert_out(row) for row in rows], total, query.limit, query.offset)
 
 
 async def acknowledge(
@@ -129,11 +129,6 @@ async def queue_scheduled(
         for tenant_id in tenants:
             await _queue_run(session, tenant_id, [task], as_of, "schedule")
     return len(tenants)
-
-
-def _page(model: Any, data: list[Any], total: int, limit: int, offset: int) -> Any:
-    has_more = offset + len(data) < total
-    return model(data=data, total=total, limit=limit, offset=offset, has_more=has_more)
 
 
 def signal_out(row: Row[Any]) -> SignalOut:
